@@ -1,0 +1,128 @@
+"""Returns, advantages and baselines over per-token rewards. Pure functions of tensors.
+
+Shapes: ``b`` completions, ``t`` completion tokens; ``mask`` is 1 on real completion tokens (up to
+and including EOS) and 0 on padding. Padding never contributes to a return.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.distributed as dist
+
+
+def masked_sum(values: torch.Tensor, mask: torch.Tensor, dim: int | None = None) -> torch.Tensor:
+    return (values * mask).sum() if dim is None else (values * mask).sum(dim)
+
+
+def masked_mean(values: torch.Tensor, mask: torch.Tensor, dim: int | None = None) -> torch.Tensor:
+    """Mean of ``values`` where ``mask`` is 1 (over all elements, or along ``dim``)."""
+    if dim is None:
+        return masked_sum(values, mask) / mask.sum().clamp(min=1)
+    return masked_sum(values, mask, dim) / mask.sum(dim).clamp(min=1)
+
+
+def masked_whiten(
+    values: torch.Tensor, mask: torch.Tensor, shift_mean: bool = True, distributed: bool = False
+) -> torch.Tensor:
+    """Normalise ``values`` to zero mean and unit variance over the masked entries.
+
+    With ``distributed=True`` the statistics are all-reduced across processes, so N processes
+    whiten exactly as one process holding the whole batch would.
+    """
+    mask = mask.to(values.dtype)
+    stats = torch.stack([masked_sum(values, mask), masked_sum(values**2, mask), mask.sum()])
+    if distributed and dist.is_available() and dist.is_initialized():
+        dist.all_reduce(stats)
+    total, total_sq, count = stats.unbind()
+    count = count.clamp(min=1)
+    mean = total / count
+    # Unbiased variance, as in PPO implementations; a single element keeps unit scale.
+    var = (total_sq / count - mean**2) * (count / (count - 1).clamp(min=1))
+    whitened = (values - mean) * torch.rsqrt(var.clamp(min=1e-8))
+    if not shift_mean:
+        whitened = whitened + mean
+    return whitened * mask
+
+
+def gae(
+    rewards: torch.Tensor, values: torch.Tensor, mask: torch.Tensor, gamma: float = 1.0, lam: float = 0.95
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Generalised advantage estimation (Schulman et al. 2016) over per-token rewards.
+
+    ``delta_t = r_t + gamma * V(s_{t+1}) - V(s_t)`` and ``A_t = delta_t + gamma * lam * A_{t+1}``,
+    with ``V = 0`` after the last real token (the episode ends at EOS or at the length limit).
+
+    Args:
+        rewards: ``(b, t)`` per-token rewards (instant rewards plus the KL penalty).
+        values: ``(b, t)`` value estimates ``V(s_t)``.
+        mask: ``(b, t)`` 1 on real tokens.
+
+    Returns:
+        ``(advantages, returns)``, each ``(b, t)`` and zero on padding; ``returns = advantages + values``.
+    """
+    mask = mask.to(rewards.dtype)
+    rewards, values = rewards * mask, values * mask
+    advantages = torch.zeros_like(rewards)
+    next_advantage = torch.zeros_like(rewards[:, 0])
+    next_value = torch.zeros_like(rewards[:, 0])
+    for t in reversed(range(rewards.shape[1])):
+        delta = rewards[:, t] + gamma * next_value - values[:, t]
+        advantage = delta + gamma * lam * next_advantage
+        # On padding, carry nothing forward: the episode has ended.
+        advantages[:, t] = advantage * mask[:, t]
+        next_advantage = advantages[:, t]
+        next_value = values[:, t]
+    return advantages, (advantages + values) * mask
+
+
+def discounted_returns(rewards: torch.Tensor, mask: torch.Tensor, gamma: float = 1.0) -> torch.Tensor:
+    """Returns-to-go ``G_t = sum_{s >= t} gamma^(s - t) r_s`` over real tokens: ``(b, t)``."""
+    mask = mask.to(rewards.dtype)
+    rewards = rewards * mask
+    if gamma == 1.0:  # exact and vectorised: a reversed cumulative sum
+        return rewards.flip(1).cumsum(1).flip(1) * mask
+    returns = torch.zeros_like(rewards)
+    running = torch.zeros_like(rewards[:, 0])
+    for t in reversed(range(rewards.shape[1])):
+        running = rewards[:, t] + gamma * running
+        returns[:, t] = running
+    return returns * mask
+
+
+def leave_one_out_baseline(returns: torch.Tensor, mask: torch.Tensor, k: int) -> torch.Tensor:
+    """Per-position leave-one-out baseline for ``k`` completions of each prompt (RLOO).
+
+    ``b_t^i = mean_{j != i, t < T_j} G_t^j``: the mean return-to-go of the *other* completions of the
+    same prompt at the same position, over those still running at ``t`` (0 if none). It depends only
+    on the other samples, so subtracting it leaves the policy gradient unbiased. For terminal rewards
+    with ``gamma = 1`` and equal lengths it equals the classic sequence-level RLOO baseline.
+
+    Args:
+        returns: ``(b, t)`` returns-to-go, rows grouped by prompt: rows ``[g*k, (g+1)*k)`` share a prompt.
+        mask: ``(b, t)`` 1 on real tokens.
+        k: completions per prompt, ``>= 2``.
+
+    Returns:
+        ``(b, t)`` baseline, zero on padding.
+    """
+    if k < 2:
+        raise ValueError(f"A leave-one-out baseline needs k >= 2 completions per prompt, got k={k}.")
+    b, t = returns.shape
+    if b % k:
+        raise ValueError(f"Batch of {b} completions is not a multiple of k={k}.")
+    mask = mask.to(returns.dtype)
+    grouped_returns = (returns * mask).view(b // k, k, t)
+    grouped_mask = mask.view(b // k, k, t)
+    others_sum = grouped_returns.sum(1, keepdim=True) - grouped_returns
+    others_count = grouped_mask.sum(1, keepdim=True) - grouped_mask
+    baseline = others_sum / others_count.clamp(min=1)
+    return baseline.view(b, t) * mask
+
+
+def sparse_to_dense(scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Place each sequence score on the last real token of its row: ``(b,) -> (b, t)``."""
+    lengths = mask.long().sum(1)
+    dense = torch.zeros(mask.shape, dtype=scores.dtype, device=scores.device)
+    rows = (lengths > 0).nonzero().flatten()
+    dense[rows, lengths[rows] - 1] = scores[rows]
+    return dense

@@ -1,0 +1,94 @@
+"""Checkpoints: trainable weights, optimizer, scheduler and trainer state, written atomically.
+
+A checkpoint holds only what training changes (the LoRA adapter and value head, not the frozen
+base model), so it stays small. RNG state is not stored: every step reseeds from
+``(seed, step, rank)``, which makes a resumed run identical to an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn as nn
+
+CHECKPOINT_PATTERN = re.compile(r"^checkpoint-(\d+)$")
+
+
+def trainable_state_dict(module: nn.Module) -> dict[str, torch.Tensor]:
+    return {n: p.detach().cpu().clone() for n, p in module.named_parameters() if p.requires_grad}
+
+
+def save_checkpoint(
+    output_dir: str | Path,
+    step: int,
+    module: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scheduler: Any,
+    state: dict[str, Any],
+    total_limit: int | None = None,
+) -> Path:
+    """Write ``output_dir/checkpoint-<step>`` (tmp folder, then rename) and prune old ones."""
+    output_dir = Path(output_dir)
+    final = output_dir / f"checkpoint-{step}"
+    tmp = output_dir / f".tmp-checkpoint-{step}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    torch.save(trainable_state_dict(module), tmp / "trainable.pt")
+    torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
+    torch.save(scheduler.state_dict(), tmp / "scheduler.pt")
+    (tmp / "trainer_state.json").write_text(json.dumps({"step": step, **state}, indent=2))
+    for f in tmp.iterdir():  # make the bytes durable before the rename publishes them
+        with open(f, "rb") as fh:
+            os.fsync(fh.fileno())
+    shutil.rmtree(final, ignore_errors=True)
+    os.replace(tmp, final)
+    if total_limit:
+        for old in list_checkpoints(output_dir)[:-total_limit]:
+            shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+def list_checkpoints(output_dir: str | Path) -> list[Path]:
+    """Complete checkpoints in ``output_dir``, oldest first."""
+    output_dir = Path(output_dir)
+    if not output_dir.is_dir():
+        return []
+    found = [(int(m.group(1)), p) for p in output_dir.iterdir() if (m := CHECKPOINT_PATTERN.match(p.name))]
+    return [p for _, p in sorted(found) if (p / "trainer_state.json").exists()]
+
+
+def resolve_checkpoint(output_dir: str | Path, resume_from_checkpoint: str | None) -> Path | None:
+    """The checkpoint folder to resume from: ``'latest'`` picks the newest in ``output_dir``."""
+    if resume_from_checkpoint in (None, "", "false", "False"):
+        return None
+    if resume_from_checkpoint in ("latest", "true", "True"):
+        found = list_checkpoints(output_dir)
+        return found[-1] if found else None  # nothing saved yet: start fresh
+    path = Path(resume_from_checkpoint)
+    if not (path / "trainer_state.json").exists():
+        raise FileNotFoundError(
+            f"resume_from_checkpoint={resume_from_checkpoint!r} is not a checkpoint folder (no "
+            "trainer_state.json); pass a checkpoint-<step> folder or 'latest'."
+        )
+    return path
+
+
+def load_checkpoint(path: Path, module: nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any) -> dict:
+    """Restore weights, optimizer and scheduler in place; return the trainer state dict."""
+    weights = torch.load(path / "trainable.pt", map_location="cpu", weights_only=True)
+    missing = [n for n, p in module.named_parameters() if p.requires_grad and n not in weights]
+    if missing:
+        raise ValueError(
+            f"Checkpoint {path} does not match the model: {len(missing)} trainable parameters missing "
+            f"(e.g. {missing[0]}); resume with the same model and LoRA settings."
+        )
+    module.load_state_dict(weights, strict=False)
+    optimizer.load_state_dict(torch.load(path / "optimizer.pt", map_location="cpu", weights_only=True))
+    scheduler.load_state_dict(torch.load(path / "scheduler.pt", map_location="cpu", weights_only=True))
+    return json.loads((path / "trainer_state.json").read_text())

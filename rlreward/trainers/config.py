@@ -1,0 +1,140 @@
+"""Trainer configs: one dataclass per trainer, every field with a help string.
+
+They parse with ``trl.TrlParser`` (``--config file.yaml`` plus CLI overrides). ``__post_init__`` rejects
+combinations that cannot work, with one sentence naming the field and the fix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from rlreward.rewards.shaping import STRATEGIES
+from rlreward.rl.kl import ESTIMATORS
+
+
+def _help(text: str, default=None, factory=None):
+    if factory is not None:
+        return field(default_factory=factory, metadata={"help": text})
+    return field(default=default, metadata={"help": text})
+
+
+@dataclass
+class RLConfig:
+    """Fields shared by the PPO and REINFORCE trainers."""
+
+    # --- run ---
+    output_dir: str = _help("Where checkpoints, metrics, samples and the final adapter go.", "outputs/run")
+    seed: int = _help("Seed for data order, sampling (per completion) and initialisation.", 0)
+    max_steps: int = _help("Number of training steps (one rollout batch and its updates each).", 100)
+    resume_from_checkpoint: str | None = _help(
+        "A checkpoint folder to resume from, or 'latest' for the newest one in output_dir.", None
+    )
+    # --- batch ---
+    batch_size: int = _help("Completions generated per step, over all processes.", 16)
+    mini_batch_size: int = _help("Completions per optimizer step, over all processes.", 8)
+    micro_batch_size: int = _help("Completions per forward/backward pass on one process (memory knob).", 8)
+    num_epochs: int = _help("Passes over each rollout batch (PPO epochs).", 1)
+    # --- generation ---
+    max_prompt_length: int = _help("Longest prompt in tokens; longer prompts are an error at start.", 256)
+    max_new_tokens: int = _help("Completion length limit in tokens.", 32)
+    temperature: float = _help("Sampling temperature (logprobs use the same temperature).", 1.0)
+    top_k: int = _help("Top-k filter when sampling; 0 disables it.", 0)
+    top_p: float = _help("Nucleus filter when sampling; 1.0 disables it.", 1.0)
+    use_chat_template: bool = _help("Wrap prompts in the tokenizer's chat template when it has one.", True)
+    # --- reward ---
+    densify: str = _help(
+        "How sequence scores become per-token rewards when the reward gives none: "
+        "terminal | uniform | prefix_delta | attention.",
+        "terminal",
+    )
+    missing_eos_penalty: float | None = _help(
+        "Subtracted from the score of completions that hit max_new_tokens without EOS.", None
+    )
+    whiten_rewards: bool = _help("Normalise per-token rewards over the batch before computing advantages.", False)
+    # --- KL ---
+    kl_coef: float = _help("beta: weight of the per-token KL penalty -beta * kl_t folded into the rewards.", 0.05)
+    kl_estimator: str = _help("Per-token KL estimator: k1 (log ratio), k2 or k3 (non-negative).", "k1")
+    target_kl: float | None = _help("Adapt beta toward this KL per completion (None: fixed beta).", None)
+    kl_horizon: int = _help("Horizon of the adaptive KL controller, in samples.", 10_000)
+    # --- optimisation ---
+    learning_rate: float = _help("AdamW learning rate.", 1e-4)
+    weight_decay: float = _help("AdamW weight decay.", 0.0)
+    lr_scheduler_type: str = _help("transformers scheduler name: constant, linear, cosine, ...", "constant")
+    warmup_steps: int = _help("Optimizer warmup steps.", 0)
+    max_grad_norm: float = _help("Gradient clipping norm.", 1.0)
+    clip_range: float = _help("PPO ratio clip epsilon for the policy loss.", 0.2)
+    # --- model ---
+    use_peft: bool = _help("Train a LoRA adapter (the reference is the model with the adapter off).", True)
+    lora_r: int = _help("LoRA rank.", 16)
+    lora_alpha: int = _help("LoRA alpha.", 32)
+    lora_dropout: float = _help("LoRA dropout (0 keeps the first PPO epoch on-policy).", 0.0)
+    lora_target_modules: list[str] = _help(
+        "Module names to adapt, or ['all-linear'].", factory=lambda: ["all-linear"]
+    )
+    gradient_checkpointing: bool = _help("Trade compute for activation memory.", False)
+    # --- logging and saving ---
+    logging_steps: int = _help("Log metrics every N steps.", 1)
+    sample_steps: int = _help("Log a table of sample completions every N steps (0: never).", 10)
+    save_steps: int = _help("Checkpoint every N steps (0: only at the end).", 50)
+    save_total_limit: int | None = _help("Keep at most this many checkpoints.", 2)
+    report_to: str = _help("Tracker: none, tensorboard or wandb.", "none")
+    progress_bar: bool = _help("Show a progress bar on the main process.", True)
+
+    def __post_init__(self):
+        def bad(message: str):
+            raise ValueError(message)
+
+        if self.densify not in STRATEGIES:
+            bad(f"densify={self.densify!r} is not a strategy; choose one of {', '.join(STRATEGIES)}.")
+        if self.kl_estimator not in ESTIMATORS:
+            bad(f"kl_estimator={self.kl_estimator!r} is unknown; choose one of {', '.join(ESTIMATORS)}.")
+        for name in ("batch_size", "mini_batch_size", "micro_batch_size", "num_epochs", "max_new_tokens", "max_steps"):
+            if getattr(self, name) < 1:
+                bad(f"{name} must be at least 1, got {getattr(self, name)}.")
+        if self.batch_size % self.mini_batch_size:
+            bad(
+                f"batch_size ({self.batch_size}) must be a multiple of mini_batch_size ({self.mini_batch_size}); "
+                "change one of them."
+            )
+        if self.temperature < 0:
+            bad(f"temperature must be >= 0, got {self.temperature}.")
+        if self.target_kl is not None and self.target_kl <= 0:
+            bad(f"target_kl must be positive or None, got {self.target_kl}.")
+        if self.report_to not in ("none", "tensorboard", "wandb"):
+            bad(f"report_to={self.report_to!r}: choose none, tensorboard or wandb.")
+        if isinstance(self.lora_target_modules, str):
+            self.lora_target_modules = [self.lora_target_modules]
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class PPOConfig(RLConfig):
+    """PPO with a value head on the shared backbone and GAE over per-token rewards."""
+
+    num_epochs: int = _help("PPO epochs over each rollout batch.", 2)
+    gamma: float = _help("Discount factor.", 1.0)
+    lam: float = _help("GAE lambda.", 0.95)
+    vf_coef: float = _help("Weight of the value loss.", 0.1)
+    clip_range_value: float = _help("Clip range of the value loss.", 0.2)
+    whiten_advantages: bool = _help("Normalise advantages over the batch (all processes).", True)
+    value_learning_rate: float | None = _help("Learning rate of the value head (None: learning_rate).", None)
+
+
+@dataclass
+class ReinforceConfig(RLConfig):
+    """REINFORCE with per-token returns-to-go and a leave-one-out baseline over k samples per prompt."""
+
+    num_generations: int = _help("k: completions per prompt (for the leave-one-out baseline).", 4)
+    gamma: float = _help("Discount factor of the returns-to-go.", 1.0)
+    normalize_advantages: bool = _help("Divide advantages by their standard deviation over the batch.", False)
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.num_generations < 2:
+            raise ValueError(f"num_generations must be >= 2 for a leave-one-out baseline, got {self.num_generations}.")
+        if self.batch_size % self.num_generations:
+            raise ValueError(
+                f"batch_size ({self.batch_size}) must be a multiple of num_generations ({self.num_generations})."
+            )

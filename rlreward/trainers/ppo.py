@@ -1,0 +1,53 @@
+"""PPO over per-token rewards: GAE with a value head on the policy's own backbone.
+
+Differences from TRL's removed ``PPOTrainer``: rewards are per token (a reward's instant rewards or a
+densified sequence score), the critic shares the policy backbone (one model in memory, reference
+included), and sampling is seeded per completion.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from rlreward.rl.advantages import gae, masked_whiten
+from rlreward.rl.losses import clipped_policy_loss, clipped_value_loss, token_logprobs
+from rlreward.trainers.base import RLTrainer
+from rlreward.trainers.config import PPOConfig
+from rlreward.trainers.rollout import Rollout
+
+
+class PPOTrainer(RLTrainer):
+    """PPO (Schulman et al. 2017) with per-token rewards, LoRA, and Accelerate.
+
+    Example:
+        >>> trainer = PPOTrainer("smollm2-135m-instruct", reward, dataset, PPOConfig(max_steps=50))  # doctest: +SKIP
+        >>> trainer.train()  # doctest: +SKIP
+    """
+
+    uses_value_head = True
+    config: PPOConfig
+
+    def compute_advantages(self, rollout: Rollout, rewards: torch.Tensor) -> dict[str, torch.Tensor]:
+        c, mask = self.config, rollout.completion_mask
+        distributed = self.accelerator.num_processes > 1
+        if c.whiten_rewards:
+            rewards = masked_whiten(rewards, mask, shift_mean=False, distributed=distributed)
+        advantages, returns = gae(rewards, rollout.values, mask, c.gamma, c.lam)
+        if c.whiten_advantages:
+            advantages = masked_whiten(advantages, mask, distributed=distributed)
+        return {"advantages": advantages, "returns": returns}
+
+    def compute_loss(self, batch):
+        c = self.config
+        logits, values = self.actor_critic(batch["input_ids"], batch["attention_mask"], batch["mask"].shape[1])
+        logprobs = token_logprobs(logits, batch["completion_ids"], c.temperature or 1.0)
+        policy = clipped_policy_loss(logprobs, batch["old_logprobs"], batch["advantages"], batch["mask"], c.clip_range)
+        value = clipped_value_loss(values, batch["old_values"], batch["returns"], batch["mask"], c.clip_range_value)
+        loss = policy.loss + c.vf_coef * value.loss
+        return loss, {
+            "losses/policy": policy.loss.detach(),
+            "losses/value": value.loss.detach(),
+            "losses/clipfrac": policy.clipfrac,
+            "losses/value_clipfrac": value.clipfrac,
+            "losses/approx_kl": policy.approx_kl,
+        }

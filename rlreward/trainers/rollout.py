@@ -1,0 +1,216 @@
+"""Generation and scoring of rollouts: sampling with per-sample seeds, log-probabilities, values.
+
+Sampling uses one generator per completion, seeded from ``(seed, sample index)``, so a completion
+does not depend on which other prompts share its batch or on how many processes split the batch:
+1 process and N processes generate the same text for the same global step (up to float noise).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from rlreward.rl.losses import entropy_from_logits, token_logprobs
+
+
+@dataclass
+class Rollout:
+    """One batch of sampled completions and everything the update needs.
+
+    Shapes: ``b`` completions on this process, ``p`` prompt tokens (left-padded), ``t`` completion
+    tokens (right-padded after EOS).
+    """
+
+    prompt_ids: torch.Tensor  # (b, p)
+    prompt_mask: torch.Tensor  # (b, p)
+    completion_ids: torch.Tensor  # (b, t)
+    completion_mask: torch.Tensor  # (b, t) 1 up to and including EOS
+    logprobs: torch.Tensor  # (b, t) under the sampling policy
+    ref_logprobs: torch.Tensor  # (b, t) under the reference (adapter disabled)
+    values: torch.Tensor | None = None  # (b, t) V(s_t), PPO only
+    scores: torch.Tensor | None = None  # (b,) sequence scores
+    token_rewards: torch.Tensor | None = None  # (b, t) instant rewards, before the KL penalty
+    prompts: list[Any] = field(default_factory=list)
+    completions: list[str] = field(default_factory=list)
+    extra: dict[str, list[Any]] = field(default_factory=dict)  # dataset columns for the reward
+    components: dict[str, torch.Tensor] = field(default_factory=dict)
+    entropy: torch.Tensor | None = None  # (b, t)
+
+    @property
+    def lengths(self) -> torch.Tensor:
+        return self.completion_mask.sum(1)
+
+    def completion_id_lists(self) -> list[list[int]]:
+        return [ids[: int(n)].tolist() for ids, n in zip(self.completion_ids, self.lengths)]
+
+
+class ValueHead(nn.Module):
+    """A linear value estimate on the policy's last hidden state."""
+
+    def __init__(self, hidden_size: int):
+        super().__init__()
+        self.linear = nn.Linear(hidden_size, 1)
+        nn.init.zeros_(self.linear.weight)
+        nn.init.zeros_(self.linear.bias)
+
+    def forward(self, hidden: torch.Tensor) -> torch.Tensor:
+        return self.linear(hidden.to(self.linear.weight.dtype)).squeeze(-1)
+
+
+class ActorCritic(nn.Module):
+    """The policy (a causal LM, usually a PEFT model) and an optional value head on its backbone.
+
+    ``forward`` runs the backbone once over prompt + completion and returns, for the ``t``
+    completion positions only, the logits that predicted each completion token and ``V(s_t)``;
+    the LM head is applied to those positions alone (no ``(b, p + t, v)`` tensor).
+    """
+
+    def __init__(self, policy: nn.Module, value_head: ValueHead | None = None):
+        super().__init__()
+        self.policy = policy
+        self.value_head = value_head
+
+    def forward(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, completion_len: int
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        position_ids = (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
+        base = self.policy.get_base_model() if hasattr(self.policy, "get_base_model") else self.policy
+        hidden = base.get_decoder()(
+            input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids, use_cache=False
+        ).last_hidden_state
+        # The hidden state at position i predicts token i + 1 and is the state s for that action.
+        hidden = hidden[:, -completion_len - 1 : -1]
+        logits = base.get_output_embeddings()(hidden)
+        values = self.value_head(hidden) if self.value_head is not None else None
+        return logits, values
+
+
+def _filter_logits(logits: torch.Tensor, top_k: int, top_p: float) -> torch.Tensor:
+    if top_k > 0:
+        kth = torch.topk(logits, min(top_k, logits.shape[-1]), dim=-1).values[..., -1:]
+        logits = logits.masked_fill(logits < kth, float("-inf"))
+    if top_p < 1.0:
+        sorted_logits, order = torch.sort(logits, descending=True, dim=-1)
+        cumulative = sorted_logits.softmax(-1).cumsum(-1)
+        drop = cumulative - sorted_logits.softmax(-1) > top_p  # keep the token that crosses top_p
+        logits = logits.scatter(-1, order, sorted_logits.masked_fill(drop, float("-inf")))
+    return logits
+
+
+@torch.no_grad()
+def sample(
+    model: nn.Module,
+    prompt_ids: torch.Tensor,
+    prompt_mask: torch.Tensor,
+    seeds: list[int],
+    max_new_tokens: int,
+    eos_token_ids: list[int],
+    pad_token_id: int,
+    temperature: float = 1.0,
+    top_k: int = 0,
+    top_p: float = 1.0,
+) -> torch.Tensor:
+    """Sample completions with a KV cache, one random stream per row (Gumbel-max).
+
+    Args:
+        model: a causal LM (unwrapped; a PEFT model is fine).
+        prompt_ids: ``(b, p)`` left-padded prompts.
+        prompt_mask: ``(b, p)``.
+        seeds: one seed per row; ``temperature == 0`` means greedy and ignores them.
+
+    Returns:
+        ``(b, t)`` completion ids, ``t <= max_new_tokens``, EOS kept, ``pad_token_id`` after it.
+    """
+    b = prompt_ids.shape[0]
+    device = prompt_ids.device
+    generators = [torch.Generator(device="cpu").manual_seed(int(s)) for s in seeds]
+    eos = torch.tensor(eos_token_ids, device=device)
+    attention_mask = prompt_mask.long()
+    position_ids = (attention_mask.cumsum(-1) - 1).clamp(min=0)
+    out = model(input_ids=prompt_ids, attention_mask=attention_mask, position_ids=position_ids, use_cache=True)
+    finished = torch.zeros(b, dtype=torch.bool, device=device)
+    tokens = []
+    for _ in range(max_new_tokens):
+        logits = out.logits[:, -1].float()
+        if temperature > 0:
+            logits = _filter_logits(logits / temperature, top_k, top_p)
+            uniform = torch.stack([torch.rand(logits.shape[-1], generator=g) for g in generators]).to(device)
+            gumbel = -torch.log(-torch.log(uniform.clamp(1e-20, 1.0 - 1e-7)))
+            next_token = (logits + gumbel).argmax(-1)
+        else:
+            next_token = logits.argmax(-1)
+        next_token = torch.where(finished, torch.full_like(next_token, pad_token_id), next_token)
+        tokens.append(next_token)
+        finished |= torch.isin(next_token, eos)
+        if finished.all():
+            break
+        attention_mask = F.pad(attention_mask, (0, 1), value=1)
+        position_ids = position_ids[:, -1:] + 1
+        out = model(
+            input_ids=next_token[:, None],
+            attention_mask=attention_mask,
+            position_ids=position_ids,
+            past_key_values=out.past_key_values,
+            use_cache=True,
+        )
+    return torch.stack(tokens, dim=1)
+
+
+def completion_mask_from_ids(completion_ids: torch.Tensor, eos_token_ids: list[int]) -> torch.Tensor:
+    """``(b, t)`` mask that is 1 up to and including the first EOS (all ones if there is none)."""
+    is_eos = torch.isin(completion_ids, torch.tensor(eos_token_ids, device=completion_ids.device))
+    after_eos = (is_eos.long().cumsum(1) - is_eos.long()) > 0
+    return (~after_eos).long()
+
+
+@torch.no_grad()
+def score_tokens(
+    actor_critic: ActorCritic,
+    prompt_ids: torch.Tensor,
+    prompt_mask: torch.Tensor,
+    completion_ids: torch.Tensor,
+    completion_mask: torch.Tensor,
+    temperature: float = 1.0,
+    micro_batch_size: int = 8,
+    with_entropy: bool = False,
+) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+    """Log-probabilities (and values, entropy) of the completion tokens, in micro-batches.
+
+    Returns:
+        ``logprobs (b, t)``, ``values (b, t) | None``, ``entropy (b, t) | None``.
+    """
+    input_ids = torch.cat([prompt_ids, completion_ids], dim=1)
+    attention_mask = torch.cat([prompt_mask, completion_mask], dim=1)
+    t = completion_ids.shape[1]
+    logprobs, values, entropies = [], [], []
+    for start in range(0, input_ids.shape[0], micro_batch_size):
+        rows = slice(start, start + micro_batch_size)
+        logits, value = actor_critic(input_ids[rows], attention_mask[rows], t)
+        logprobs.append(token_logprobs(logits, completion_ids[rows], temperature))
+        if value is not None:
+            values.append(value.float())
+        if with_entropy:
+            entropies.append(entropy_from_logits(logits / temperature))
+    cat = lambda xs: torch.cat(xs) if xs else None  # noqa: E731
+    return cat(logprobs), cat(values), cat(entropies)
+
+
+def left_pad(sequences: list[list[int]], pad_token_id: int, device: torch.device | str = "cpu"):
+    """Left-pad token lists into ``(ids, mask)`` tensors of shape ``(b, max_len)``."""
+    width = max(len(s) for s in sequences)
+    ids = torch.full((len(sequences), width), pad_token_id, dtype=torch.long)
+    mask = torch.zeros((len(sequences), width), dtype=torch.long)
+    for i, s in enumerate(sequences):
+        if s:
+            ids[i, width - len(s) :] = torch.tensor(s)
+            mask[i, width - len(s) :] = 1
+    return ids.to(device), mask.to(device)
+
+
+def pad_right(x: torch.Tensor, width: int, value: float = 0.0) -> torch.Tensor:
+    """Pad the last dimension of ``x`` on the right to ``width``."""
+    return F.pad(x, (0, width - x.shape[-1]), value=value) if x.shape[-1] < width else x[..., :width]
