@@ -160,6 +160,11 @@ class FunctionReward(InstantReward):
                 f"Reward '{self.name}' returned {type(values).__name__}; it must return a list of floats, "
                 "one per completion."
             ) from err
+        if len(values) != len(completions):
+            raise RewardError(
+                f"Reward '{self.name}' returned {len(values)} scores for {len(completions)} completions; "
+                "it must return exactly one score per completion."
+            )
         seq = [math.nan if v is None else float(v) for v in values]
         return RewardOutput(sequence=torch.tensor(seq, dtype=torch.float32))
 

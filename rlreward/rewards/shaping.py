@@ -176,6 +176,7 @@ class DensifiedReward(InstantReward):
 
     def score(self, prompts, completions, completion_ids, **kwargs) -> RewardOutput:
         out = self.inner.score(prompts, completions, completion_ids, **kwargs)
+        check_output(out, self.name, completions, completion_ids)
         tokens = densify(out, token_lengths(completion_ids), self.strategy)
         return RewardOutput(out.sequence, tokens, dict(out.components))
 

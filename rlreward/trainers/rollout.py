@@ -7,6 +7,7 @@ does not depend on which other prompts share its batch or on how many processes 
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -101,6 +102,12 @@ def _filter_logits(logits: torch.Tensor, top_k: int, top_p: float) -> torch.Tens
     return logits
 
 
+def _cache_argument(model: nn.Module) -> str:
+    """transformers 5.2x renamed ``past_key_values`` to ``cache``; use whichever this version takes."""
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    return "cache" if "cache" in inspect.signature(base.forward).parameters else "past_key_values"
+
+
 @torch.no_grad()
 def sample(
     model: nn.Module,
@@ -127,6 +134,7 @@ def sample(
     """
     b = prompt_ids.shape[0]
     device = prompt_ids.device
+    cache_arg = _cache_argument(model)
     generators = [torch.Generator(device="cpu").manual_seed(int(s)) for s in seeds]
     eos = torch.tensor(eos_token_ids, device=device)
     attention_mask = prompt_mask.long()
@@ -154,8 +162,8 @@ def sample(
             input_ids=next_token[:, None],
             attention_mask=attention_mask,
             position_ids=position_ids,
-            past_key_values=out.past_key_values,
             use_cache=True,
+            **{cache_arg: getattr(out, cache_arg)},
         )
     return torch.stack(tokens, dim=1)
 

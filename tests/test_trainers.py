@@ -1,0 +1,177 @@
+"""Trainer behaviour on tiny random models: learning, resuming, guards, saving."""
+
+import json
+
+import pytest
+import torch
+from datasets import Dataset
+
+from rlreward.rewards import InstantReward, RewardError, RewardOutput
+from rlreward.rewards.base import pad_token_rewards
+from rlreward.trainers import PPOConfig, PPOTrainer, ReinforceConfig, ReinforceTrainer
+
+
+class CountToken(InstantReward):
+    """+1 at every occurrence of one token: a naturally per-token ("instant") reward."""
+
+    name = "count_token"
+    per_token = "native"
+
+    def __init__(self, token_id: int):
+        self.token_id = token_id
+
+    def score(self, prompts, completions, completion_ids, **kwargs):
+        rows = [[1.0 if t == self.token_id else 0.0 for t in ids] for ids in completion_ids]
+        return RewardOutput(torch.tensor([sum(r) for r in rows]), pad_token_rewards(rows, [len(r) for r in rows]))
+
+
+PROMPTS = Dataset.from_dict({"prompt": ["hello", "abc", "the cat", "zz top"] * 4})
+
+
+def make_config(cls, tmp_path, **overrides):
+    base = dict(
+        output_dir=str(tmp_path / "run"),
+        max_steps=20,
+        batch_size=16,
+        mini_batch_size=8,
+        max_new_tokens=8,
+        learning_rate=3e-3,
+        use_chat_template=False,
+        progress_bar=False,
+        save_steps=0,
+        sample_steps=0,
+        kl_coef=0.0,
+        use_peft=False,
+    )
+    base.update(overrides)
+    return cls(**base)
+
+
+@pytest.mark.parametrize("trainer_cls,config_cls", [(PPOTrainer, PPOConfig), (ReinforceTrainer, ReinforceConfig)])
+def test_tiny_policy_learns_an_instant_reward(trainer_cls, config_cls, tokenizer, policy, tmp_path):
+    target = tokenizer.convert_tokens_to_ids("a")
+    before = {n: p.detach().clone() for n, p in policy.named_parameters()}
+    trainer = trainer_cls(policy, CountToken(target), PROMPTS, make_config(config_cls, tmp_path), tokenizer=tokenizer)
+    history = trainer.train()
+    first = sum(h["rewards/mean"] for h in history[:3]) / 3
+    last = sum(h["rewards/mean"] for h in history[-3:]) / 3
+    assert last > first + 1.5, (first, last)
+    assert any(not torch.equal(before[n], p) for n, p in policy.named_parameters())
+    assert all(torch.isfinite(p).all() for p in policy.parameters())
+    lines = (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()
+    assert len(lines) == 20 and json.loads(lines[-1])["step"] == 20
+
+
+def test_lora_trains_only_the_adapter_and_the_reference_stays_the_base(tokenizer, policy, tmp_path):
+    target = tokenizer.convert_tokens_to_ids("a")
+    base_weights = {n: p.detach().clone() for n, p in policy.named_parameters()}
+    config = make_config(PPOConfig, tmp_path, use_peft=True, learning_rate=1e-2, max_steps=4, lora_r=4)
+    trainer = PPOTrainer(policy, CountToken(target), PROMPTS, config, tokenizer=tokenizer)
+    rows, seeds = trainer._local_batch(0)
+    ref_before = trainer.generate(trainer.train_data, rows, seeds).ref_logprobs
+    trainer.train()
+    rollout = trainer.generate(trainer.train_data, rows, seeds)
+    # LoRA moved the policy away from the reference, while the base weights and thus the reference did not move.
+    assert not torch.allclose(rollout.logprobs, rollout.ref_logprobs)
+    model = trainer.actor_critic.policy.get_base_model()
+    for name, p in model.named_parameters():
+        if "lora_" not in name:
+            original = name.replace("base_layer.", "")
+            assert torch.equal(p, base_weights[original]), name
+    lora = [p for n, p in model.named_parameters() if "lora_B" in n]
+    assert lora and any(p.abs().sum() > 0 for p in lora)
+    del ref_before
+
+
+def test_resume_gives_the_same_metrics_as_an_uninterrupted_run(tokenizer, tmp_path):
+    from conftest import tiny_llama
+
+    target = tokenizer.convert_tokens_to_ids("a")
+    drop = lambda h: {k: v for k, v in h.items() if not k.startswith("perf/")}  # noqa: E731
+
+    full_cfg = make_config(PPOConfig, tmp_path / "full", max_steps=6, save_steps=3)
+    full = PPOTrainer(tiny_llama(len(tokenizer)), CountToken(target), PROMPTS, full_cfg, tokenizer=tokenizer)
+    full_history = [drop(h) for h in full.train()]
+
+    part_cfg = make_config(PPOConfig, tmp_path / "part", max_steps=3, save_steps=3)
+    PPOTrainer(tiny_llama(len(tokenizer)), CountToken(target), PROMPTS, part_cfg, tokenizer=tokenizer).train()
+    # The first run "died" after its step-3 checkpoint; a new process resumes from it.
+    resumed_cfg = make_config(PPOConfig, tmp_path / "part", max_steps=6, save_steps=3, resume_from_checkpoint="latest")
+    part_cfg_dir = tmp_path / "part" / "run"
+    PPOTrainer(tiny_llama(len(tokenizer)), CountToken(target), PROMPTS, resumed_cfg, tokenizer=tokenizer).train()
+    resumed_history = [drop(json.loads(line)) for line in (part_cfg_dir / "metrics.jsonl").read_text().splitlines()]
+    assert len(resumed_history) == 6
+    for a, b in zip(full_history, resumed_history):
+        assert a.keys() == b.keys()
+        for k in a:
+            assert a[k] == pytest.approx(b[k], rel=1e-5, abs=1e-6), (a["step"], k)
+
+
+def test_non_finite_reward_is_an_error_naming_the_reward_and_sample(tokenizer, policy, tmp_path):
+    def broken(prompts, completions, completion_ids, **kwargs):
+        return [float("nan")] + [0.0] * (len(completions) - 1)
+
+    trainer = PPOTrainer(policy, broken, PROMPTS, make_config(PPOConfig, tmp_path, max_steps=1), tokenizer=tokenizer)
+    with pytest.raises(RewardError, match=r"Reward 'broken' returned a non-finite score .* sample 0"):
+        trainer.train()
+
+
+def test_wrong_count_from_a_reward_is_an_error(tokenizer, policy, tmp_path):
+    def short(prompts, completions, completion_ids, **kwargs):
+        return [1.0]
+
+    trainer = PPOTrainer(policy, short, PROMPTS, make_config(PPOConfig, tmp_path, max_steps=1), tokenizer=tokenizer)
+    with pytest.raises(RewardError, match="exactly one score per completion"):
+        trainer.train()
+
+
+def test_configs_that_cannot_work_fail_at_start(tokenizer, policy, tmp_path):
+    with pytest.raises(ValueError, match="multiple of mini_batch_size"):
+        PPOConfig(batch_size=10, mini_batch_size=4)
+    with pytest.raises(ValueError, match="multiple of num_generations"):
+        ReinforceConfig(batch_size=10, mini_batch_size=5, num_generations=4)
+    with pytest.raises(ValueError, match="densify"):
+        PPOConfig(densify="sparse")
+    bad_lora = make_config(PPOConfig, tmp_path, use_peft=True, lora_target_modules=["c_attn"])
+    with pytest.raises(ValueError, match=r"lora_target_modules \['c_attn'\] are not in the model; choose from"):
+        PPOTrainer(policy, CountToken(3), PROMPTS, bad_lora, tokenizer=tokenizer)
+    long_prompt = Dataset.from_dict({"prompt": ["ok", "x" * 300]})
+    with pytest.raises(ValueError, match="row 1 has 300 prompt tokens"):
+        PPOTrainer(policy, CountToken(3), long_prompt, make_config(PPOConfig, tmp_path), tokenizer=tokenizer)
+    with pytest.raises(ValueError, match="needs a 'prompt'"):
+        PPOTrainer(policy, CountToken(3), Dataset.from_dict({"text": ["a"]}), make_config(PPOConfig, tmp_path), tokenizer=tokenizer)
+
+
+def test_saved_adapter_loads_with_peft(tokenizer, policy, tmp_path):
+    from peft import PeftModel
+
+    from conftest import tiny_llama
+
+    config = make_config(PPOConfig, tmp_path, use_peft=True, max_steps=2, learning_rate=1e-2)
+    trainer = PPOTrainer(policy, CountToken(4), PROMPTS, config, tokenizer=tokenizer)
+    trainer.train()
+    out = trainer.save_model(tmp_path / "final")
+    assert (out / "adapter_config.json").exists() and (out / "value_head.safetensors").exists()
+    assert "Final metrics" in (out / "README.md").read_text()
+    loaded = PeftModel.from_pretrained(tiny_llama(len(tokenizer)), out)
+    ids = torch.tensor([[5, 6, 7]])
+    trained = trainer.actor_critic.policy
+    assert torch.allclose(loaded(ids).logits, trained(input_ids=ids).logits, atol=1e-5)
+
+
+def test_sampling_is_seeded_per_completion(tokenizer, policy, tmp_path):
+    """A completion depends on its own seed, not on the other rows of its batch."""
+    trainer = PPOTrainer(policy, CountToken(4), PROMPTS, make_config(PPOConfig, tmp_path), tokenizer=tokenizer)
+    together = trainer.generate(trainer.train_data, [0, 1, 2], [11, 22, 33])
+    alone = trainer.generate(trainer.train_data, [1], [22])
+    assert together.completions[1] == alone.completions[0]
+    width = alone.completion_ids.shape[1]
+    assert torch.allclose(together.logprobs[1, :width], alone.logprobs[0], atol=1e-5)
+
+
+def test_evaluate_reports_reward_kl_and_perplexity(tokenizer, policy, tmp_path):
+    trainer = PPOTrainer(policy, CountToken(4), PROMPTS, make_config(PPOConfig, tmp_path), tokenizer=tokenizer)
+    result = trainer.evaluate(PROMPTS.select(range(4)))
+    assert len(result.rows) == 4
+    assert result.metrics["eval/kl"] == pytest.approx(0.0, abs=1e-5)  # untrained: policy == reference
+    assert 1.0 < result.metrics["eval/ref_perplexity"] < 1e4
