@@ -94,7 +94,8 @@ def test_discounted_returns_hand_computed():
     mask = torch.tensor([[1, 1, 1, 0]])
     assert torch.allclose(discounted_returns(rewards, mask, 1.0), torch.tensor([[6.0, 5.0, 3.0, 0.0]]))
     assert torch.allclose(
-        discounted_returns(rewards, mask, 0.5), torch.tensor([[1 + 0.5 * 2 + 0.25 * 3, 2 + 0.5 * 3, 3.0, 0.0]])
+        discounted_returns(rewards, mask, 0.5),
+        torch.tensor([[1 + 0.5 * 2 + 0.25 * 3, 2 + 0.5 * 3, 3.0, 0.0]]),
     )
 
 

@@ -22,7 +22,9 @@ class CountToken(InstantReward):
 
     def score(self, prompts, completions, completion_ids, **kwargs):
         rows = [[1.0 if t == self.token_id else 0.0 for t in ids] for ids in completion_ids]
-        return RewardOutput(torch.tensor([sum(r) for r in rows]), pad_token_rewards(rows, [len(r) for r in rows]))
+        return RewardOutput(
+            torch.tensor([sum(r) for r in rows]), pad_token_rewards(rows, [len(r) for r in rows])
+        )
 
 
 PROMPTS = Dataset.from_dict({"prompt": ["hello", "abc", "the cat", "zz top"] * 4})
@@ -47,11 +49,15 @@ def make_config(cls, tmp_path, **overrides):
     return cls(**base)
 
 
-@pytest.mark.parametrize("trainer_cls,config_cls", [(PPOTrainer, PPOConfig), (ReinforceTrainer, ReinforceConfig)])
+@pytest.mark.parametrize(
+    "trainer_cls,config_cls", [(PPOTrainer, PPOConfig), (ReinforceTrainer, ReinforceConfig)]
+)
 def test_tiny_policy_learns_an_instant_reward(trainer_cls, config_cls, tokenizer, policy, tmp_path):
     target = tokenizer.convert_tokens_to_ids("a")
     before = {n: p.detach().clone() for n, p in policy.named_parameters()}
-    trainer = trainer_cls(policy, CountToken(target), PROMPTS, make_config(config_cls, tmp_path), tokenizer=tokenizer)
+    trainer = trainer_cls(
+        policy, CountToken(target), PROMPTS, make_config(config_cls, tmp_path), tokenizer=tokenizer
+    )
     history = trainer.train()
     first = sum(h["rewards/mean"] for h in history[:3]) / 3
     last = sum(h["rewards/mean"] for h in history[-3:]) / 3
@@ -96,10 +102,16 @@ def test_resume_gives_the_same_metrics_as_an_uninterrupted_run(tokenizer, tmp_pa
     part_cfg = make_config(PPOConfig, tmp_path / "part", max_steps=3, save_steps=3)
     PPOTrainer(tiny_llama(len(tokenizer)), CountToken(target), PROMPTS, part_cfg, tokenizer=tokenizer).train()
     # The first run "died" after its step-3 checkpoint; a new process resumes from it.
-    resumed_cfg = make_config(PPOConfig, tmp_path / "part", max_steps=6, save_steps=3, resume_from_checkpoint="latest")
+    resumed_cfg = make_config(
+        PPOConfig, tmp_path / "part", max_steps=6, save_steps=3, resume_from_checkpoint="latest"
+    )
     part_cfg_dir = tmp_path / "part" / "run"
-    PPOTrainer(tiny_llama(len(tokenizer)), CountToken(target), PROMPTS, resumed_cfg, tokenizer=tokenizer).train()
-    resumed_history = [drop(json.loads(line)) for line in (part_cfg_dir / "metrics.jsonl").read_text().splitlines()]
+    PPOTrainer(
+        tiny_llama(len(tokenizer)), CountToken(target), PROMPTS, resumed_cfg, tokenizer=tokenizer
+    ).train()
+    resumed_history = [
+        drop(json.loads(line)) for line in (part_cfg_dir / "metrics.jsonl").read_text().splitlines()
+    ]
     assert len(resumed_history) == 6
     for a, b in zip(full_history, resumed_history):
         assert a.keys() == b.keys()
@@ -111,7 +123,9 @@ def test_non_finite_reward_is_an_error_naming_the_reward_and_sample(tokenizer, p
     def broken(prompts, completions, completion_ids, **kwargs):
         return [float("nan")] + [0.0] * (len(completions) - 1)
 
-    trainer = PPOTrainer(policy, broken, PROMPTS, make_config(PPOConfig, tmp_path, max_steps=1), tokenizer=tokenizer)
+    trainer = PPOTrainer(
+        policy, broken, PROMPTS, make_config(PPOConfig, tmp_path, max_steps=1), tokenizer=tokenizer
+    )
     with pytest.raises(RewardError, match=r"Reward 'broken' returned a non-finite score .* sample 0"):
         trainer.train()
 
@@ -120,7 +134,9 @@ def test_wrong_count_from_a_reward_is_an_error(tokenizer, policy, tmp_path):
     def short(prompts, completions, completion_ids, **kwargs):
         return [1.0]
 
-    trainer = PPOTrainer(policy, short, PROMPTS, make_config(PPOConfig, tmp_path, max_steps=1), tokenizer=tokenizer)
+    trainer = PPOTrainer(
+        policy, short, PROMPTS, make_config(PPOConfig, tmp_path, max_steps=1), tokenizer=tokenizer
+    )
     with pytest.raises(RewardError, match="exactly one score per completion"):
         trainer.train()
 
@@ -133,13 +149,21 @@ def test_configs_that_cannot_work_fail_at_start(tokenizer, policy, tmp_path):
     with pytest.raises(ValueError, match="densify"):
         PPOConfig(densify="sparse")
     bad_lora = make_config(PPOConfig, tmp_path, use_peft=True, lora_target_modules=["c_attn"])
-    with pytest.raises(ValueError, match=r"lora_target_modules \['c_attn'\] are not in the model; choose from"):
+    with pytest.raises(
+        ValueError, match=r"lora_target_modules \['c_attn'\] are not in the model; choose from"
+    ):
         PPOTrainer(policy, CountToken(3), PROMPTS, bad_lora, tokenizer=tokenizer)
     long_prompt = Dataset.from_dict({"prompt": ["ok", "x" * 300]})
     with pytest.raises(ValueError, match="row 1 has 300 prompt tokens"):
         PPOTrainer(policy, CountToken(3), long_prompt, make_config(PPOConfig, tmp_path), tokenizer=tokenizer)
     with pytest.raises(ValueError, match="needs a 'prompt'"):
-        PPOTrainer(policy, CountToken(3), Dataset.from_dict({"text": ["a"]}), make_config(PPOConfig, tmp_path), tokenizer=tokenizer)
+        PPOTrainer(
+            policy,
+            CountToken(3),
+            Dataset.from_dict({"text": ["a"]}),
+            make_config(PPOConfig, tmp_path),
+            tokenizer=tokenizer,
+        )
 
 
 def test_saved_adapter_loads_with_peft(tokenizer, policy, tmp_path):
@@ -161,7 +185,9 @@ def test_saved_adapter_loads_with_peft(tokenizer, policy, tmp_path):
 
 def test_sampling_is_seeded_per_completion(tokenizer, policy, tmp_path):
     """A completion depends on its own seed, not on the other rows of its batch."""
-    trainer = PPOTrainer(policy, CountToken(4), PROMPTS, make_config(PPOConfig, tmp_path), tokenizer=tokenizer)
+    trainer = PPOTrainer(
+        policy, CountToken(4), PROMPTS, make_config(PPOConfig, tmp_path), tokenizer=tokenizer
+    )
     together = trainer.generate(trainer.train_data, [0, 1, 2], [11, 22, 33])
     alone = trainer.generate(trainer.train_data, [1], [22])
     assert together.completions[1] == alone.completions[0]
@@ -170,7 +196,9 @@ def test_sampling_is_seeded_per_completion(tokenizer, policy, tmp_path):
 
 
 def test_evaluate_reports_reward_kl_and_perplexity(tokenizer, policy, tmp_path):
-    trainer = PPOTrainer(policy, CountToken(4), PROMPTS, make_config(PPOConfig, tmp_path), tokenizer=tokenizer)
+    trainer = PPOTrainer(
+        policy, CountToken(4), PROMPTS, make_config(PPOConfig, tmp_path), tokenizer=tokenizer
+    )
     result = trainer.evaluate(PROMPTS.select(range(4)))
     assert len(result.rows) == 4
     assert result.metrics["eval/kl"] == pytest.approx(0.0, abs=1e-5)  # untrained: policy == reference

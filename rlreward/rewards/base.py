@@ -73,7 +73,9 @@ def completion_text(completion: Any) -> str:
         return "".join(m["content"] if isinstance(m, dict) else str(m) for m in completion)
     if isinstance(completion, dict) and "content" in completion:
         return completion["content"]
-    raise TypeError(f"A completion must be a string or a list of chat messages, got {type(completion).__name__}.")
+    raise TypeError(
+        f"A completion must be a string or a list of chat messages, got {type(completion).__name__}."
+    )
 
 
 def prompt_text(prompt: Any) -> str:
@@ -228,7 +230,9 @@ def check_output(
             )
     for key, value in out.components.items():
         if value.shape != (b,):
-            raise RewardError(f"Reward '{name}' component '{key}' has shape {tuple(value.shape)}, expected ({b},).")
+            raise RewardError(
+                f"Reward '{name}' component '{key}' has shape {tuple(value.shape)}, expected ({b},)."
+            )
     return out
 
 

@@ -32,7 +32,6 @@ from rlreward.rewards.base import (
     as_instant,
     check_output,
     completion_text,
-    pad_token_rewards,
     token_lengths,
 )
 
@@ -181,7 +180,9 @@ class DensifiedReward(InstantReward):
         return RewardOutput(out.sequence, tokens, dict(out.components))
 
 
-def with_per_token(reward: Any, strategy: str, decode: Callable[[list[int]], str] | None = None) -> InstantReward:
+def with_per_token(
+    reward: Any, strategy: str, decode: Callable[[list[int]], str] | None = None
+) -> InstantReward:
     """Return ``reward`` as an InstantReward whose :meth:`score` always yields per-token rewards.
 
     A reward that already returns per-token rewards keeps them. Otherwise ``strategy`` decides:
@@ -223,7 +224,9 @@ class CombinedReward(InstantReward):
             raise ValueError("CombinedReward needs at least one reward.")
         self.weights = list(weights) if weights is not None else [1.0] * len(self.parts)
         if len(self.weights) != len(self.parts):
-            raise ValueError(f"Got {len(self.weights)} weights for {len(self.parts)} rewards; give one weight per reward.")
+            raise ValueError(
+                f"Got {len(self.weights)} weights for {len(self.parts)} rewards; give one weight per reward."
+            )
         names = [p.name for p in self.parts]
         self.names = [n if names.count(n) == 1 else f"{n}_{i}" for i, n in enumerate(names)]
         self.name = "+".join(self.names)

@@ -5,4 +5,12 @@ from rlreward.trainers.config import PPOConfig, ReinforceConfig, RLConfig
 from rlreward.trainers.ppo import PPOTrainer
 from rlreward.trainers.reinforce import ReinforceTrainer
 
-__all__ = ["EvalResult", "PPOConfig", "PPOTrainer", "RLConfig", "RLTrainer", "ReinforceConfig", "ReinforceTrainer"]
+__all__ = [
+    "EvalResult",
+    "PPOConfig",
+    "PPOTrainer",
+    "RLConfig",
+    "RLTrainer",
+    "ReinforceConfig",
+    "ReinforceTrainer",
+]

@@ -92,7 +92,9 @@ class RLTrainer:
         model, tokenizer = self._load(model, tokenizer)
         self.tokenizer = tokenizer
         self.eos_token_ids = self._eos_ids(model, tokenizer)
-        self.pad_token_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else self.eos_token_ids[0]
+        self.pad_token_id = (
+            tokenizer.pad_token_id if tokenizer.pad_token_id is not None else self.eos_token_ids[0]
+        )
 
         policy = self._wrap_policy(model)
         value_head = ValueHead(model.config.hidden_size) if self.uses_value_head else None
@@ -101,13 +103,19 @@ class RLTrainer:
         self.ref_model = None if config.use_peft else copy.deepcopy(model).requires_grad_(False).eval()
 
         rewards = list(reward) if isinstance(reward, (list, tuple)) else [reward]
-        combined = CombinedReward(rewards, reward_weights) if len(rewards) > 1 or reward_weights else rewards[0]
+        combined = (
+            CombinedReward(rewards, reward_weights) if len(rewards) > 1 or reward_weights else rewards[0]
+        )
         self.reward = with_per_token(as_instant(combined), config.densify, self._decode)
 
         self.train_data = self._prepare_dataset(train_dataset, "train_dataset")
-        self.eval_data = self._prepare_dataset(eval_dataset, "eval_dataset") if eval_dataset is not None else None
+        self.eval_data = (
+            self._prepare_dataset(eval_dataset, "eval_dataset") if eval_dataset is not None else None
+        )
 
-        optimizer = torch.optim.AdamW(self._param_groups(), lr=config.learning_rate, weight_decay=config.weight_decay)
+        optimizer = torch.optim.AdamW(
+            self._param_groups(), lr=config.learning_rate, weight_decay=config.weight_decay
+        )
         updates_per_step = config.num_epochs * (config.batch_size // config.mini_batch_size)
         scheduler = get_scheduler(
             config.lr_scheduler_type,
@@ -130,9 +138,14 @@ class RLTrainer:
     def _check_world_size(self) -> None:
         world, c = self.accelerator.num_processes, self.config
         prompts = c.batch_size // self.samples_per_prompt
-        for name, value in (("prompts per step (batch_size / k)", prompts), ("mini_batch_size", c.mini_batch_size)):
+        for name, value in (
+            ("prompts per step (batch_size / k)", prompts),
+            ("mini_batch_size", c.mini_batch_size),
+        ):
             if value % world:
-                raise ValueError(f"{name} = {value} is not divisible by the {world} processes; make it a multiple.")
+                raise ValueError(
+                    f"{name} = {value} is not divisible by the {world} processes; make it a multiple."
+                )
         mini_local = c.mini_batch_size // world
         micro = min(c.micro_batch_size, mini_local)
         if mini_local % micro:
@@ -157,7 +170,9 @@ class RLTrainer:
         ids = ids if isinstance(ids, list) else [ids]
         ids = [i for i in ids if i is not None]
         if not ids:
-            raise ValueError("The tokenizer has no eos_token; set tokenizer.eos_token so completions can stop.")
+            raise ValueError(
+                "The tokenizer has no eos_token; set tokenizer.eos_token so completions can stop."
+            )
         return ids
 
     def _wrap_policy(self, model: PreTrainedModel) -> nn.Module:
@@ -174,7 +189,9 @@ class RLTrainer:
             names = {name.split(".")[-1] for name, _ in model.named_modules()}
             absent = [t for t in targets if t not in names]
             if absent:
-                linear = sorted({n.split(".")[-1] for n, m in model.named_modules() if isinstance(m, nn.Linear)})
+                linear = sorted(
+                    {n.split(".")[-1] for n, m in model.named_modules() if isinstance(m, nn.Linear)}
+                )
                 raise ValueError(
                     f"lora_target_modules {absent} are not in the model; choose from {linear} or 'all-linear'."
                 )
@@ -236,7 +253,9 @@ class RLTrainer:
             text = tok.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
             return tok(text, add_special_tokens=False)["input_ids"]
         if not isinstance(prompt, str):
-            raise ValueError("Chat-message prompts need a tokenizer with a chat template (use_chat_template=True).")
+            raise ValueError(
+                "Chat-message prompts need a tokenizer with a chat template (use_chat_template=True)."
+            )
         return tok(prompt)["input_ids"]
 
     # ------------------------------------------------------------------ data
@@ -253,7 +272,11 @@ class RLTrainer:
     def _local_batch(self, step: int) -> tuple[list[int], list[int]]:
         """This process's rows (each repeated k times) and a seed per completion."""
         rows = self._global_indices(step, len(self.train_data["ids"]))
-        world, rank, k = self.accelerator.num_processes, self.accelerator.process_index, self.samples_per_prompt
+        world, rank, k = (
+            self.accelerator.num_processes,
+            self.accelerator.process_index,
+            self.samples_per_prompt,
+        )
         shard = len(rows) // world
         first = rank * shard
         local_rows, seeds = [], []
@@ -268,10 +291,14 @@ class RLTrainer:
         policy = self.accelerator.unwrap_model(self.actor_critic).policy
         if self.ref_model is not None:
             ref = ActorCritic(self.ref_model)
-            return score_tokens(ref, *rollout_inputs, self.config.temperature or 1.0, self.config.micro_batch_size)[0]
+            return score_tokens(
+                ref, *rollout_inputs, self.config.temperature or 1.0, self.config.micro_batch_size
+            )[0]
         with policy.disable_adapter():
             ref = ActorCritic(policy)
-            return score_tokens(ref, *rollout_inputs, self.config.temperature or 1.0, self.config.micro_batch_size)[0]
+            return score_tokens(
+                ref, *rollout_inputs, self.config.temperature or 1.0, self.config.micro_batch_size
+            )[0]
 
     @torch.no_grad()
     def generate(
@@ -329,7 +356,9 @@ class RLTrainer:
         tokens[:, : out.tokens.shape[1]] = out.tokens[:, :t]
         scores = out.sequence.clone()
         if self.config.missing_eos_penalty is not None:
-            last = rollout.completion_ids.gather(1, (rollout.lengths - 1).clamp(min=0)[:, None]).squeeze(1).cpu()
+            last = (
+                rollout.completion_ids.gather(1, (rollout.lengths - 1).clamp(min=0)[:, None]).squeeze(1).cpu()
+            )
             missing = ~torch.isin(last, torch.tensor(self.eos_token_ids))
             scores[missing] -= self.config.missing_eos_penalty
             idx = (rollout.lengths.cpu() - 1).clamp(min=0)
@@ -340,7 +369,10 @@ class RLTrainer:
 
     # ------------------------------------------------------------------ update
     def kl_per_token(self, rollout: Rollout) -> torch.Tensor:
-        return kl_estimate(rollout.logprobs, rollout.ref_logprobs, self.config.kl_estimator) * rollout.completion_mask
+        return (
+            kl_estimate(rollout.logprobs, rollout.ref_logprobs, self.config.kl_estimator)
+            * rollout.completion_mask
+        )
 
     def compute_advantages(self, rollout: Rollout, rewards: torch.Tensor) -> dict[str, torch.Tensor]:
         raise NotImplementedError
@@ -370,7 +402,9 @@ class RLTrainer:
         n = rollout.completion_ids.shape[0]
         stats: dict[str, list[float]] = {}
         for epoch in range(c.num_epochs):
-            order = torch.randperm(n, generator=torch.Generator().manual_seed(hash((c.seed, self.step, epoch))))
+            order = torch.randperm(
+                n, generator=torch.Generator().manual_seed(hash((c.seed, self.step, epoch)))
+            )
             for start in range(0, n, mini):
                 mb = order[start : start + mini]
                 chunks = [mb[i : i + micro] for i in range(0, len(mb), micro)]
@@ -389,7 +423,9 @@ class RLTrainer:
                     self.optimizer.step()
                 else:  # never let a NaN reach the weights
                     self.skipped_updates += 1
-                    warnings.warn(f"Step {self.step}: non-finite gradient norm, update skipped.", stacklevel=2)
+                    warnings.warn(
+                        f"Step {self.step}: non-finite gradient norm, update skipped.", stacklevel=2
+                    )
                 self.scheduler.step()
                 self.optimizer.zero_grad(set_to_none=True)
                 stats.setdefault("losses/grad_norm", []).append(grad_norm)
@@ -411,7 +447,10 @@ class RLTrainer:
         if c.report_to != "none":
             acc.init_trackers(self.output_dir.name, config={k: str(v) for k, v in c.to_dict().items()})
         bar = tqdm(
-            total=c.max_steps, initial=self.step, disable=not (c.progress_bar and acc.is_main_process), desc="train"
+            total=c.max_steps,
+            initial=self.step,
+            disable=not (c.progress_bar and acc.is_main_process),
+            desc="train",
         )
         while self.step < c.max_steps:
             metrics = self.train_step()
@@ -479,7 +518,9 @@ class RLTrainer:
         with open(self.output_dir / "samples.jsonl", "a") as f:
             for row in rows:
                 f.write(json.dumps(row) + "\n")
-        table = "\n".join(f"  [{r['reward']:+.3f}] {r['prompt'][-60:]!r} -> {r['completion'][:100]!r}" for r in rows)
+        table = "\n".join(
+            f"  [{r['reward']:+.3f}] {r['prompt'][-60:]!r} -> {r['completion'][:100]!r}" for r in rows
+        )
         tqdm.write(f"samples at step {self.step}:\n{table}")
 
     # ------------------------------------------------------------------ evaluation
@@ -553,7 +594,9 @@ class RLTrainer:
                 (self.output_dir / "metrics.jsonl").unlink(missing_ok=True)
                 (self.output_dir / "samples.jsonl").unlink(missing_ok=True)
             return
-        state = load_checkpoint(path, self.accelerator.unwrap_model(self.actor_critic), self.optimizer, self.scheduler)
+        state = load_checkpoint(
+            path, self.accelerator.unwrap_model(self.actor_critic), self.optimizer, self.scheduler
+        )
         self.step = int(state["step"])
         self.kl_ctl.load_state_dict(state["kl_ctl"])
         self.skipped_updates = int(state.get("skipped_updates", 0))
@@ -561,7 +604,11 @@ class RLTrainer:
             self.reward.moments.load_state_dict(state["reward_state"])
         metrics_file = self.output_dir / "metrics.jsonl"
         if self.accelerator.is_main_process and metrics_file.exists():  # drop steps after the checkpoint
-            kept = [line for line in metrics_file.read_text().splitlines() if json.loads(line)["step"] <= self.step]
+            kept = [
+                line
+                for line in metrics_file.read_text().splitlines()
+                if json.loads(line)["step"] <= self.step
+            ]
             metrics_file.write_text("".join(line + "\n" for line in kept))
             self.history = [json.loads(line) for line in kept]
         self.accelerator.wait_for_everyone()

@@ -50,9 +50,13 @@ class RLConfig:
     missing_eos_penalty: float | None = _help(
         "Subtracted from the score of completions that hit max_new_tokens without EOS.", None
     )
-    whiten_rewards: bool = _help("Normalise per-token rewards over the batch before computing advantages.", False)
+    whiten_rewards: bool = _help(
+        "Normalise per-token rewards over the batch before computing advantages.", False
+    )
     # --- KL ---
-    kl_coef: float = _help("beta: weight of the per-token KL penalty -beta * kl_t folded into the rewards.", 0.05)
+    kl_coef: float = _help(
+        "beta: weight of the per-token KL penalty -beta * kl_t folded into the rewards.", 0.05
+    )
     kl_estimator: str = _help("Per-token KL estimator: k1 (log ratio), k2 or k3 (non-negative).", "k1")
     target_kl: float | None = _help("Adapt beta toward this KL per completion (None: fixed beta).", None)
     kl_horizon: int = _help("Horizon of the adaptive KL controller, in samples.", 10_000)
@@ -88,7 +92,14 @@ class RLConfig:
             bad(f"densify={self.densify!r} is not a strategy; choose one of {', '.join(STRATEGIES)}.")
         if self.kl_estimator not in ESTIMATORS:
             bad(f"kl_estimator={self.kl_estimator!r} is unknown; choose one of {', '.join(ESTIMATORS)}.")
-        for name in ("batch_size", "mini_batch_size", "micro_batch_size", "num_epochs", "max_new_tokens", "max_steps"):
+        for name in (
+            "batch_size",
+            "mini_batch_size",
+            "micro_batch_size",
+            "num_epochs",
+            "max_new_tokens",
+            "max_steps",
+        ):
             if getattr(self, name) < 1:
                 bad(f"{name} must be at least 1, got {getattr(self, name)}.")
         if self.batch_size % self.mini_batch_size:
@@ -133,7 +144,9 @@ class ReinforceConfig(RLConfig):
     def __post_init__(self):
         super().__post_init__()
         if self.num_generations < 2:
-            raise ValueError(f"num_generations must be >= 2 for a leave-one-out baseline, got {self.num_generations}.")
+            raise ValueError(
+                f"num_generations must be >= 2 for a leave-one-out baseline, got {self.num_generations}."
+            )
         if self.batch_size % self.num_generations:
             raise ValueError(
                 f"batch_size ({self.batch_size}) must be a multiple of num_generations ({self.num_generations})."

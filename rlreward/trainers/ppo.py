@@ -39,10 +39,16 @@ class PPOTrainer(RLTrainer):
 
     def compute_loss(self, batch):
         c = self.config
-        logits, values = self.actor_critic(batch["input_ids"], batch["attention_mask"], batch["mask"].shape[1])
+        logits, values = self.actor_critic(
+            batch["input_ids"], batch["attention_mask"], batch["mask"].shape[1]
+        )
         logprobs = token_logprobs(logits, batch["completion_ids"], c.temperature or 1.0)
-        policy = clipped_policy_loss(logprobs, batch["old_logprobs"], batch["advantages"], batch["mask"], c.clip_range)
-        value = clipped_value_loss(values, batch["old_values"], batch["returns"], batch["mask"], c.clip_range_value)
+        policy = clipped_policy_loss(
+            logprobs, batch["old_logprobs"], batch["advantages"], batch["mask"], c.clip_range
+        )
+        value = clipped_value_loss(
+            values, batch["old_values"], batch["returns"], batch["mask"], c.clip_range_value
+        )
         loss = policy.loss + c.vf_coef * value.loss
         return loss, {
             "losses/policy": policy.loss.detach(),

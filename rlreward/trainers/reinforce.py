@@ -38,7 +38,9 @@ class ReinforceTrainer(RLTrainer):
         c = self.config
         logits, _ = self.actor_critic(batch["input_ids"], batch["attention_mask"], batch["mask"].shape[1])
         logprobs = token_logprobs(logits, batch["completion_ids"], c.temperature or 1.0)
-        policy = clipped_policy_loss(logprobs, batch["old_logprobs"], batch["advantages"], batch["mask"], c.clip_range)
+        policy = clipped_policy_loss(
+            logprobs, batch["old_logprobs"], batch["advantages"], batch["mask"], c.clip_range
+        )
         return policy.loss, {
             "losses/policy": policy.loss.detach(),
             "losses/clipfrac": policy.clipfrac,

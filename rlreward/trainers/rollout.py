@@ -139,7 +139,9 @@ def sample(
     eos = torch.tensor(eos_token_ids, device=device)
     attention_mask = prompt_mask.long()
     position_ids = (attention_mask.cumsum(-1) - 1).clamp(min=0)
-    out = model(input_ids=prompt_ids, attention_mask=attention_mask, position_ids=position_ids, use_cache=True)
+    out = model(
+        input_ids=prompt_ids, attention_mask=attention_mask, position_ids=position_ids, use_cache=True
+    )
     finished = torch.zeros(b, dtype=torch.bool, device=device)
     tokens = []
     for _ in range(max_new_tokens):

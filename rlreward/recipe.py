@@ -1,0 +1,276 @@
+"""What every recipe shares: argument parsing, reward specs, before/after evaluation and the report.
+
+A recipe (``recipes/ppo_<task>.py``) names its data, its built-in rewards and its task metrics, then
+calls :func:`run`. Everything else, including the output folder's layout, is here:
+
+    <output_dir>/
+      adapter_config.json, adapter_model.safetensors, value_head.safetensors, tokenizer files, README.md
+      metrics.jsonl        one line per training step
+      eval.json            before/after metrics
+      report.md            the before/after table and sample completions
+      training.png         reward and KL over steps
+      samples_before.jsonl, samples_after.jsonl
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rlreward.rewards.base import InstantReward, as_instant
+from rlreward.trainers import PPOConfig, PPOTrainer
+from rlreward.trainers.base import EvalResult
+
+RewardFactory = Callable[[Any], Any]  # policy tokenizer -> reward
+
+
+@dataclass
+class ScriptArguments:
+    """What a recipe trains on and with which reward."""
+
+    model_name_or_path: str = field(
+        default="smollm2-135m-instruct",
+        metadata={"help": "Policy: an rlreward model name, a local folder or a Hub id."},
+    )
+    dataset: str | None = field(
+        default=None,
+        metadata={"help": "Prompts: None for the task's built-in data, a local file or a Hub dataset."},
+    )
+    dataset_column: str | None = field(
+        default=None, metadata={"help": "Column of --dataset holding the text (task default when None)."}
+    )
+    reward: list[str] = field(
+        default_factory=list,
+        metadata={
+            "help": "Rewards, repeatable: a built-in name, a sequence-classifier folder or Hub id, or "
+            "package.module:callable. Empty: the task's default."
+        },
+    )
+    reward_weights: list[float] | None = field(default=None, metadata={"help": "One weight per --reward."})
+    reward_label: str | None = field(
+        default=None, metadata={"help": "Classifier rewards: the label (index or name) to reward."}
+    )
+    eval_size: int = field(
+        default=64, metadata={"help": "Held-out prompts evaluated before and after training."}
+    )
+    eval_temperature: float | None = field(
+        default=None,
+        metadata={"help": "Sampling temperature for evaluation (None: the training temperature)."},
+    )
+    skip_eval_before: bool = field(default=False, metadata={"help": "Skip the evaluation of the base model."})
+
+
+def merge_repeated_flags(argv: Sequence[str], flags: Sequence[str]) -> list[str]:
+    """``--reward a --reward b`` -> ``--reward a b`` (argparse's ``nargs='+'`` keeps only the last)."""
+    merged: dict[str, list[str]] = {}
+    rest: list[str] = []
+    i = 0
+    argv = list(argv)
+    while i < len(argv):
+        arg = argv[i]
+        name = arg.split("=", 1)[0]
+        if name in flags:
+            values = [arg.split("=", 1)[1]] if "=" in arg else []
+            i += 1
+            while "=" not in arg and i < len(argv) and not argv[i].startswith("--"):
+                values.append(argv[i])
+                i += 1
+            merged.setdefault(name, []).extend(values)
+            continue
+        rest.append(arg)
+        i += 1
+    for name, values in merged.items():
+        rest += [name, *values]
+    return rest
+
+
+def parse_args(
+    config_class=PPOConfig, argv: Sequence[str] | None = None, defaults: dict[str, Any] | None = None
+) -> tuple[ScriptArguments, Any]:
+    """Parse into ``(ScriptArguments, config_class)``: recipe ``defaults``, then ``--config file.yaml``, then CLI flags."""
+    from trl import TrlParser
+
+    argv = merge_repeated_flags(sys.argv[1:] if argv is None else argv, ["--reward", "--reward_weights"])
+    parser = TrlParser((ScriptArguments, config_class))
+    unknown = parser.set_defaults_with_config(**(defaults or {}))
+    if unknown:
+        raise ValueError(f"Recipe defaults name unknown fields: {unknown[::2]}.")
+    return parser.parse_args_and_config(argv)
+
+
+def load_reward(
+    spec: str, tokenizer: Any, builtins: dict[str, RewardFactory], label: str | None = None
+) -> Any:
+    """Turn one ``--reward`` spec into a reward object.
+
+    Forms, tried in order: a built-in name; ``package.module:callable`` (a TRL-style function, an
+    InstantReward instance, or a class/factory called with no arguments or with ``tokenizer=``);
+    a local folder or Hub id of a sequence classifier (``label`` picks the class).
+    """
+    if spec in builtins:
+        return builtins[spec](tokenizer)
+    if ":" in spec and not os.path.exists(spec):
+        module_name, _, attr = spec.partition(":")
+        try:
+            obj = getattr(importlib.import_module(module_name), attr)
+        except (ImportError, AttributeError) as err:
+            raise ValueError(
+                f"--reward {spec!r}: could not import {attr!r} from module {module_name!r} ({err}); check the "
+                "module is importable (on PYTHONPATH) and the name after ':' exists."
+            ) from err
+        if isinstance(obj, type):
+            obj = _call_with_tokenizer(obj, tokenizer)
+        return obj
+    from rlreward.rewards.classifier import ClassifierReward
+
+    label_value: int | str = int(label) if label is not None and label.isdigit() else (label or 0)
+    try:
+        return ClassifierReward(spec, label=label_value, policy_tokenizer=tokenizer)
+    except Exception as err:
+        known = ", ".join(sorted(builtins))
+        raise ValueError(
+            f"--reward {spec!r} is not a built-in ({known}), not package.module:callable, and could not be "
+            f"loaded as a sequence classifier ({type(err).__name__}: {err})."
+        ) from err
+
+
+def _call_with_tokenizer(factory: type, tokenizer: Any) -> Any:
+    try:
+        return factory(tokenizer=tokenizer)
+    except TypeError:
+        return factory()
+
+
+def build_reward(
+    args: ScriptArguments, tokenizer: Any, builtins: dict[str, RewardFactory], default: Sequence[str]
+) -> tuple[list[InstantReward], list[float] | None]:
+    specs = args.reward or list(default)
+    weights = args.reward_weights
+    if weights is not None and len(weights) != len(specs):
+        raise ValueError(
+            f"Got {len(weights)} --reward_weights for {len(specs)} --reward; give one weight per reward."
+        )
+    return [as_instant(load_reward(s, tokenizer, builtins, args.reward_label)) for s in specs], weights
+
+
+# ---------------------------------------------------------------------------- reporting
+def _fmt(value: Any) -> str:
+    return f"{value:.4f}" if isinstance(value, float) else str(value)
+
+
+def comparison_table(before: dict[str, float] | None, after: dict[str, float]) -> str:
+    """Markdown table: metric | before | after | change."""
+    lines = ["| metric | before | after | change |", "|---|---|---|---|"]
+    for key, value in after.items():
+        old = before.get(key) if before else None
+        change = f"{value - old:+.4f}" if isinstance(old, float) and isinstance(value, float) else ""
+        lines.append(f"| {key} | {_fmt(old) if old is not None else ''} | {_fmt(value)} | {change} |")
+    return "\n".join(lines)
+
+
+def samples_table(before: EvalResult | None, after: EvalResult, n: int = 6) -> str:
+    def cell(text: Any) -> str:
+        return str(text).replace("|", "\\|").replace("\n", " ")[:160]
+
+    lines = ["| prompt | before | after |", "|---|---|---|"]
+    for i, row in enumerate(after.rows[:n]):
+        old = before.rows[i] if before else None
+        old_text = f"{cell(old['completion'])} ({old['reward']:+.2f})" if old else ""
+        lines.append(
+            f"| {cell(row['prompt'])} | {old_text} | {cell(row['completion'])} ({row['reward']:+.2f}) |"
+        )
+    return "\n".join(lines)
+
+
+def plot_training(history: list[dict[str, float]], path: Path, title: str) -> None:
+    """Reward and KL over steps, one PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    steps = [h["step"] for h in history]
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.5))
+    ax1.plot(steps, [h["rewards/mean"] for h in history])
+    ax1.set(xlabel="step", ylabel="mean reward", title="reward")
+    ax2.plot(steps, [h["objective/kl"] for h in history], color="tab:red")
+    ax2.set(xlabel="step", ylabel="KL to reference (nats / completion)", title="KL")
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def task_metrics(
+    result: EvalResult, extra: Callable[[EvalResult], dict[str, float]] | None
+) -> dict[str, float]:
+    return {**result.metrics, **(extra(result) if extra else {})}
+
+
+def run(
+    args: ScriptArguments,
+    config: PPOConfig,
+    datasets: Any,
+    builtins: dict[str, RewardFactory],
+    default_reward: Sequence[str],
+    extra_metrics: Callable[[EvalResult], dict[str, float]] | None = None,
+    title: str = "rlreward",
+    trainer_class: type = PPOTrainer,
+) -> dict[str, Any]:
+    """Evaluate the base policy, train, evaluate again, save and report. Returns the before/after metrics."""
+    from rlreward.models import load_causal_lm
+
+    t0 = time.perf_counter()
+    model, tokenizer = load_causal_lm(args.model_name_or_path)
+    rewards, weights = build_reward(args, tokenizer, builtins, default_reward)
+    train, held_out = datasets["train"], datasets["eval"]
+    held_out = held_out.select(range(min(args.eval_size, len(held_out))))
+    trainer = trainer_class(model, rewards, train, config, tokenizer=tokenizer, reward_weights=weights)
+    acc = trainer.accelerator
+    temperature = args.eval_temperature if args.eval_temperature is not None else config.temperature
+    before = None if args.skip_eval_before else trainer.evaluate(held_out, temperature=temperature)
+    history = trainer.train()
+    after = trainer.evaluate(held_out, temperature=temperature)
+    before_metrics = task_metrics(before, extra_metrics) if before else None
+    after_metrics = task_metrics(after, extra_metrics)
+    out = Path(config.output_dir)
+    if acc.is_main_process:
+        trainer.save_model(out, final_metrics=after_metrics)
+        _write_report(
+            out, title, args, before, after, before_metrics, after_metrics, history, time.perf_counter() - t0
+        )
+    else:
+        trainer.save_model(out, final_metrics=after_metrics)
+    return {"before": before_metrics, "after": after_metrics}
+
+
+def _write_report(out, title, args, before, after, before_metrics, after_metrics, history, seconds) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "eval.json").write_text(json.dumps({"before": before_metrics, "after": after_metrics}, indent=2))
+    for name, result in (("before", before), ("after", after)):
+        if result is not None:
+            with open(out / f"samples_{name}.jsonl", "w") as f:
+                for row in result.rows:
+                    f.write(json.dumps(row, default=str) + "\n")
+    if history:
+        plot_training(history, out / "training.png", title)
+    table = comparison_table(before_metrics, after_metrics)
+    report = (
+        f"# {title}\n\nPolicy `{args.model_name_or_path}`, {len(history)} steps, {seconds / 60:.1f} min.\n\n"
+        f"## Held-out evaluation\n\n{table}\n\n## Samples (same prompts and seeds)\n\n{samples_table(before, after)}\n"
+    )
+    (out / "report.md").write_text(report)
+    print("\n" + table + "\n")
+    print(
+        f"Adapter, metrics and plot are in {out}/ (report.md, metrics.jsonl, training.png).\n"
+        'Load it: python -c "from peft import AutoPeftModelForCausalLM; from transformers import AutoTokenizer; '
+        f"m = AutoPeftModelForCausalLM.from_pretrained('{out}'); t = AutoTokenizer.from_pretrained('{out}'); "
+        "print(t.decode(m.generate(**t('The film was', return_tensors='pt'), max_new_tokens=30)[0]))\""
+    )
