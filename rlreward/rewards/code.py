@@ -1,0 +1,472 @@
+"""A unit-test reward for code generation, with per-line syntax credit, run in the sandbox.
+
+For a completion ``y`` of ``T`` policy tokens whose extracted code has ``L`` non-blank lines, of
+which ``V`` extend a syntactically valid prefix, and whose tests pass ``P`` of ``N`` assertions:
+
+    R(y) = P / N + syntax_weight * V / L
+
+* ``P / N`` is the unit-test fraction. It is 0 when the run does not finish cleanly: a timeout, a
+  crash, the solution raising (``SystemExit`` included) while it is being defined, or the program
+  exiting before the harness reports that every test ran.
+* ``V / L`` is the syntax share (0 when there is no code). Line ``k`` counts when the code up to
+  and including it (after the prompt, with ``prepend_prompt``) parses as a complete program or a
+  valid incomplete one (``codeop``: ``def f(x):`` alone is valid so far; ``x = )`` is not). A line
+  ending in a backslash continuation is judged with the line it continues into.
+
+Per-token ("instant") rewards, ``per_token="syntax"``: each valid line's ``syntax_weight / L`` goes
+to the policy token that completes the line (the first token whose decoded prefix reaches the
+line's last character), and ``P / N`` goes to the last token. So for every non-empty completion
+
+    sum_t r_t = R(y)
+
+exactly (up to float rounding), and ``tokens[i, j] = 0`` for ``j >= len(completion_ids[i])``.
+With ``per_token=None`` only ``R(y)`` is returned and the trainer densifies it.
+
+Tests come from a dataset column (``tests_column``), one per sample, in either form:
+
+* MBPP style: ``assert`` lines, as one string or a list of strings;
+* HumanEval style: a module defining ``check(candidate)`` (plus e.g. ``METADATA``), with the name
+  of the function under test in ``entry_point_column``.
+
+Each top-level statement containing a non-constant ``assert`` (in ``check``'s body, or in the
+module for MBPP style) is one test; other statements are setup and run in order. All tests of a
+sample run in one sandboxed program, each in its own ``try``. A test passes when it runs to the
+end without raising anything.
+
+How a pass is reported, and what that does not stop: the harness reads a random per-run nonce
+from stdin before any solution code exists, then runs the solution (as module ``solution``, so
+``if __name__ == "__main__"`` blocks do not run) and the tests, and writes ``<nonce> pass <i>`` to a
+side channel (file descriptor 3); tests see a copy of the builtins taken before the solution ran,
+and the harness calls only functions it bound before then. A solution therefore cannot fake a
+pass by printing markers, exiting early (exit(0) gives 0, not 1), or rebinding builtins such as
+``exec``, ``print`` or ``AssertionError``. It *can* if it deliberately subverts the harness inside
+its own interpreter: returning objects whose ``__eq__`` is always true, reading the nonce from the
+harness's frame, patching modules the tests import (``math.isclose``), or tracing and skipping
+the assertions. Judging that takes a review of the code, not a sandbox; watch for solutions
+scoring full marks with suspicious code.
+
+Example:
+    >>> reward = UnitTestReward(per_token=None, syntax_weight=0.0)
+    >>> reward(prompts=[""], completions=["def add(a, b):\\n    return a + b\\n"],
+    ...        tests=[["assert add(1, 2) == 3", "assert add(2, 2) == 5"]])
+    [0.5]
+"""
+
+from __future__ import annotations
+
+import ast
+import codeop
+import json
+import re
+import secrets
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
+
+import torch
+
+from rlreward.rewards.base import (
+    InstantReward,
+    RewardOutput,
+    completion_text,
+    pad_token_rewards,
+    prompt_text,
+    token_lengths,
+)
+from rlreward.rewards.sandbox import SandboxConfig, SandboxResult, run_many
+
+PER_TOKEN_MODES = ("syntax", None)
+_PYTHON_FENCES = ("", "python", "python3", "py", "py3")
+_FENCE = re.compile(r"^[ \t]*```[ \t]*([\w+-]*)[^\n]*\n(.*?)(?:^[ \t]*```|\Z)", re.S | re.M)
+_CLOSING_FENCE = re.compile(r"^[ \t]*```", re.M)
+
+# The program run in the sandbox: this harness, then `_main(<payload as JSON>)`. See the module
+# docstring for what it protects against. Everything it calls is bound before the solution runs.
+_HARNESS = r"""
+import builtins, json, os, sys
+
+
+def _main(payload):
+    read, write, exit_now, run, compile_, catch = os.read, os.write, os._exit, exec, compile, BaseException
+    nonce = read(0, 256).decode().strip()
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    spec = json.loads(payload)
+    clean = dict(builtins.__dict__)
+    clean.setdefault("exit", sys.exit)  # the `site` helpers, absent under python -S
+    clean.setdefault("quit", sys.exit)
+    streams = (sys.stdout, sys.stderr)
+
+    def report(line):
+        try:
+            write(3, (nonce + " " + line + "\n").encode())
+        except catch:
+            pass
+
+    def finish():
+        for stream in streams:
+            try:
+                stream.flush()
+            except catch:
+                pass
+        exit_now(0)  # no atexit hooks, no waiting for the solution's threads
+
+    steps = [(compile_(source, "<test>", "exec"), index) for source, index in spec["steps"]]
+    solution = {"__name__": "solution", "__builtins__": dict(clean)}
+    try:
+        run(compile_(spec["code"], "solution.py", "exec"), solution)
+    except catch as err:
+        report("error " + type(err).__name__)
+        finish()
+    entry = spec["entry_point"]
+    env = {k: v for k, v in solution.items() if k not in clean or k == entry}
+    env.update(__builtins__=clean, __name__="tests")
+    if entry:
+        env[spec["candidate"]] = solution.get(entry)
+    for code, index in steps:
+        try:
+            run(code, env)
+        except catch:
+            continue
+        if index is not None:
+            report("pass %d" % index)
+    report("done %d" % spec["n"])
+    finish()
+"""
+
+
+class TestStep(NamedTuple):
+    """One statement of a sample's tests."""
+
+    source: str
+    """Python source of the statement."""
+    index: int | None
+    """Its test number, or ``None`` for setup (imports, constants, helper definitions)."""
+
+
+def extract_code(text: str, entry_point: str | None = None, continuation: bool = False) -> tuple[str, int]:
+    """The code in a completion and where it starts in ``text``.
+
+    Args:
+        text: the completion.
+        entry_point: prefer the fenced block that defines this function.
+        continuation: the completion continues code in the prompt: take everything up to the first
+            closing fence (if any) rather than looking for an opening one.
+
+    Returns:
+        ``(code, start)`` with ``text[start:start + len(code)] == code``. Without fences, the whole text.
+    """
+    if continuation:
+        fence = _CLOSING_FENCE.search(text)
+        return (text[: fence.start()] if fence else text), 0
+    blocks = [m for m in _FENCE.finditer(text) if m.group(1).lower() in _PYTHON_FENCES]
+    if not blocks:
+        return text, 0
+    if entry_point:
+        defines = re.compile(rf"\bdef\s+{re.escape(entry_point)}\s*\(")
+        blocks = [m for m in blocks if defines.search(m.group(2))] or blocks
+    return blocks[0].group(2), blocks[0].start(2)
+
+
+def split_tests(tests: str | Sequence[str], entry_point: str | None = None) -> tuple[list[TestStep], str]:
+    """Split a sample's tests into setup statements and counted tests.
+
+    Returns:
+        ``(steps, candidate_name)``: steps in execution order, and the name ``check``'s parameter
+        binds the function under test to (``"candidate"`` for MBPP-style tests).
+
+    Raises:
+        ValueError: the tests do not parse, contain no assertion, or define ``check`` without an entry point.
+    """
+    source = tests if isinstance(tests, str) else "\n".join(tests)
+    module = ast.parse(source)
+    check = next((s for s in module.body if isinstance(s, ast.FunctionDef) and s.name == "check"), None)
+    steps: list[TestStep] = []
+    candidate = "candidate"
+    if check is not None:
+        if not entry_point:
+            raise ValueError("the tests define check(candidate) but the sample has no entry point")
+        if check.args.args:
+            candidate = check.args.args[0].arg
+        steps += [
+            TestStep(ast.unparse(s), None) for s in module.body if s is not check and not _calls_check(s)
+        ]
+        body = check.body
+    else:
+        body = module.body
+    count = 0
+    for stmt in body:
+        counted = _is_test(stmt)
+        steps.append(TestStep(ast.unparse(stmt), count if counted else None))
+        count += counted
+    if count == 0:
+        raise ValueError("the tests contain no assert statement")
+    for step in steps:
+        compile(step.source, "<test>", "exec")  # e.g. a `return` in check's body cannot run on its own
+    return steps, candidate
+
+
+def _is_test(stmt: ast.stmt) -> bool:
+    if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)):
+        return False
+    # `assert True, "..."` (HumanEval has some) cannot fail, so it is not a test.
+    return any(isinstance(n, ast.Assert) and not isinstance(n.test, ast.Constant) for n in ast.walk(stmt))
+
+
+def _calls_check(stmt: ast.stmt) -> bool:
+    return (
+        isinstance(stmt, ast.Expr)
+        and isinstance(stmt.value, ast.Call)
+        and isinstance(stmt.value.func, ast.Name)
+        and stmt.value.func.id == "check"
+    )
+
+
+def build_program(
+    code: str, steps: Sequence[TestStep], entry_point: str | None, candidate: str = "candidate"
+) -> str:
+    """The sandboxed program that defines ``code`` and runs ``steps``, reporting on file descriptor 3."""
+    payload = {
+        "code": code,
+        "steps": [[s.source, s.index] for s in steps],
+        "entry_point": entry_point or "",
+        "candidate": candidate,
+        "n": sum(s.index is not None for s in steps),
+    }
+    return f"{_HARNESS}\n_main({json.dumps(payload)!r})\n"
+
+
+def count_passed(report: str, nonce: str, n_tests: int) -> tuple[int, bool, str]:
+    """Read the harness's report: ``(tests passed, whether every test ran, error raised by the solution)``."""
+    passed: set[int] = set()
+    done, error = False, ""
+    for line in report.splitlines():
+        head, _, rest = line.partition(" ")
+        if head != nonce:
+            continue
+        word, _, arg = rest.partition(" ")
+        if word == "pass" and arg.isdigit() and int(arg) < n_tests:
+            passed.add(int(arg))
+        elif word == "done" and arg == str(n_tests):
+            done = True
+        elif word == "error":
+            error = arg
+    return len(passed), done, error
+
+
+def syntax_lines(code: str, prefix: str = "") -> list[tuple[int, bool]]:
+    """For each non-blank line of ``code``: ``(end, valid)``.
+
+    ``end`` is the offset in ``code`` just past the line's last character (newline excluded);
+    ``valid`` is whether ``prefix`` + the code up to that line is a valid, possibly incomplete, program.
+    """
+    lines = [m for m in re.finditer(r"[^\n]*\n|[^\n]+$", code) if m.group().strip()]
+    valid = [_valid_prefix(prefix + code[: m.end()]) for m in lines]
+    for k in range(len(lines) - 2, -1, -1):  # a backslash continuation is judged with its next line
+        if lines[k].group().rstrip("\n").endswith("\\"):
+            valid[k] = valid[k + 1]
+    return [(m.start() + len(m.group().rstrip("\n")), ok) for m, ok in zip(lines, valid)]
+
+
+def _valid_prefix(source: str) -> bool:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # SyntaxWarning for `x is 1` and the like
+        try:
+            codeop.compile_command(source, "<prefix>", "exec")  # None: incomplete but valid so far
+        except (SyntaxError, ValueError, OverflowError, RecursionError, MemoryError):
+            return False
+    return True
+
+
+def token_positions(ids: Sequence[int], decode: Callable[[list[int]], str], ends: Sequence[int]) -> list[int]:
+    """For each character offset in ``ends``, the first token whose decoded prefix reaches it.
+
+    Binary search over prefix decodes (``O(len(ends) log T)`` calls); offsets past the decoded text
+    map to the last token.
+    """
+    lengths: dict[int, int] = {}
+
+    def decoded_length(j: int) -> int:
+        if j not in lengths:
+            lengths[j] = len(decode(list(ids[: j + 1])))
+        return lengths[j]
+
+    positions = []
+    for end in ends:
+        lo, hi = 0, len(ids) - 1
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if decoded_length(mid) >= end:
+                hi = mid
+            else:
+                lo = mid + 1
+        positions.append(lo)
+    return positions
+
+
+class UnitTestReward(InstantReward):
+    """Fraction of a sample's unit tests a completion passes, plus per-line syntax credit.
+
+    See the module docstring for the maths and the harness. Components logged:
+    ``tests_passed`` (``P / N``), ``syntax`` (``V / L``), ``timeout`` (1 if the run hit a time limit)
+    and ``errored`` (1 if it ended without a result for another reason). The sandbox results of
+    the last call are kept in ``last_results`` and their reasons in ``last_reasons``.
+
+    Args:
+        tests_column: dataset column with each sample's tests (string or list of strings).
+        entry_point_column: column naming the function under test (needed for ``check(candidate)`` tests).
+        prepend_prompt: the completion continues code in the (plain-text) prompt, HumanEval style:
+            run prompt + completion, and judge syntax after the prompt.
+        per_token: ``"syntax"`` (per-line credit, needs ``tokenizer`` or ``decode``) or ``None``.
+        syntax_weight: total weight of the syntax share; 0 for a pure test-fraction reward.
+        tokenizer: the policy tokenizer (its ``decode`` is used, skipping special tokens).
+        decode: ``list[int] -> str``, instead of ``tokenizer``.
+        sandbox: limits for each run (default :class:`SandboxConfig`).
+        workers: programs run at once (at most the CPU count).
+    """
+
+    name = "unit_tests"
+
+    def __init__(
+        self,
+        tests_column: str = "tests",
+        entry_point_column: str = "entry_point",
+        prepend_prompt: bool = False,
+        per_token: str | None = "syntax",
+        syntax_weight: float = 0.1,
+        tokenizer: Any = None,
+        decode: Callable[[list[int]], str] | None = None,
+        sandbox: SandboxConfig | None = None,
+        workers: int | None = None,
+    ):
+        if per_token not in PER_TOKEN_MODES:
+            raise ValueError(f"per_token must be one of {PER_TOKEN_MODES}, got {per_token!r}.")
+        if decode is None and tokenizer is not None:
+            decode = _TokenizerDecode(tokenizer)
+        if per_token == "syntax" and decode is None:
+            raise ValueError(
+                "UnitTestReward(per_token='syntax') places credit on policy tokens and needs the policy "
+                "tokenizer: pass tokenizer=... or decode=..., or per_token=None for sequence scores only."
+            )
+        if syntax_weight < 0:
+            raise ValueError(f"syntax_weight must be >= 0, got {syntax_weight}.")
+        self.tests_column = tests_column
+        self.entry_point_column = entry_point_column
+        self.prepend_prompt = prepend_prompt
+        self.per_token = per_token
+        self.syntax_weight = float(syntax_weight)
+        self.decode = decode
+        self.sandbox = sandbox or SandboxConfig()
+        self.workers = workers
+        self.last_results: list[SandboxResult] = []
+        self.last_reasons: list[str] = []
+
+    def score(self, prompts, completions, completion_ids, **kwargs) -> RewardOutput:
+        b = len(completions)
+        tests = self._column(kwargs, self.tests_column, b, required=True)
+        entries = self._column(kwargs, self.entry_point_column, b, required=False)
+        plans: dict[tuple, tuple[list[TestStep], str]] = {}  # a GRPO group shares its tests
+        programs, nonces, counts, syntax = [], [], [], []
+        for i in range(b):
+            text = completion_text(completions[i])
+            prefix = prompt_text(prompts[i]) if self.prepend_prompt else ""
+            code, start = extract_code(text, entries[i], continuation=self.prepend_prompt)
+            key = (tests[i] if isinstance(tests[i], str) else tuple(tests[i]), entries[i])
+            if key not in plans:
+                try:
+                    plans[key] = split_tests(tests[i], entries[i])
+                except (SyntaxError, ValueError) as err:
+                    raise ValueError(
+                        f"Sample {i}: column '{self.tests_column}' is not usable ({err}); give Python "
+                        "assert lines, or a check(candidate) function plus an entry point column."
+                    ) from err
+            steps, candidate = plans[key]
+            nonces.append(secrets.token_hex(16))
+            counts.append(sum(s.index is not None for s in steps))
+            programs.append(build_program(prefix + code, steps, entries[i], candidate))
+            syntax.append([(start + end, ok) for end, ok in syntax_lines(code, prefix)])
+        results = run_many(programs, self.sandbox, stdins=[n + "\n" for n in nonces], workers=self.workers)
+
+        lengths = token_lengths(completion_ids)
+        fractions, shares, timeouts, errored, rows, reasons = [], [], [], [], [], []
+        for i, result in enumerate(results):
+            passed, done, error = count_passed(result.report, nonces[i], counts[i])
+            finished = result.ok and done
+            fraction = passed / counts[i] if finished else 0.0
+            lines = syntax[i]
+            valid_ends = [end for end, ok in lines if ok]
+            share = len(valid_ends) / len(lines) if lines else 0.0
+            fractions.append(fraction)
+            shares.append(share)
+            timeouts.append(float(result.status == "timeout"))
+            errored.append(float(not finished and result.status != "timeout"))
+            reasons.append(_reason(result, finished, error, passed, counts[i]))
+            if self.per_token == "syntax":
+                row = [0.0] * lengths[i]
+                if lengths[i]:
+                    for j in token_positions(completion_ids[i], self.decode, valid_ends):
+                        row[j] += self.syntax_weight / len(lines)
+                    row[-1] += fraction
+                rows.append(row)
+        self.last_results, self.last_reasons = results, reasons
+        sequence = torch.tensor(fractions, dtype=torch.float32) + self.syntax_weight * torch.tensor(
+            shares, dtype=torch.float32
+        )
+        return RewardOutput(
+            sequence=sequence,
+            tokens=pad_token_rewards(rows, lengths) if self.per_token == "syntax" else None,
+            components={
+                "tests_passed": torch.tensor(fractions, dtype=torch.float32),
+                "syntax": torch.tensor(shares, dtype=torch.float32),
+                "timeout": torch.tensor(timeouts, dtype=torch.float32),
+                "errored": torch.tensor(errored, dtype=torch.float32),
+            },
+        )
+
+    def _column(self, kwargs: dict, column: str, b: int, required: bool) -> list:
+        values = kwargs.get(column)
+        if values is None:
+            if required:
+                columns = ", ".join(sorted(kwargs)) or "none"
+                raise ValueError(
+                    f"UnitTestReward needs the dataset column '{column}' with each sample's tests (got "
+                    f"columns: {columns}); set tests_column= to the right name."
+                )
+            return [None] * b
+        if isinstance(values, str) or len(values) != b:
+            raise ValueError(f"Column '{column}' must hold one value per completion ({b}).")
+        return list(values)
+
+
+class _TokenizerDecode:
+    """``tokenizer.decode`` without special tokens, picklable (unlike a lambda)."""
+
+    def __init__(self, tokenizer: Any):
+        self.tokenizer = tokenizer
+
+    def __call__(self, ids: list[int]) -> str:
+        return self.tokenizer.decode(ids, skip_special_tokens=True)
+
+
+def _reason(result: SandboxResult, finished: bool, error: str, passed: int, total: int) -> str:
+    if finished:
+        return f"{passed}/{total} tests passed."
+    if error:
+        return f"The solution raised {error} while being defined; no test ran."
+    if result.ok:
+        return "The program exited before every test had run."
+    return result.reason
+
+
+__all__ = [
+    "PER_TOKEN_MODES",
+    "TestStep",
+    "UnitTestReward",
+    "build_program",
+    "count_passed",
+    "extract_code",
+    "split_tests",
+    "syntax_lines",
+    "token_positions",
+]

@@ -1,0 +1,215 @@
+"""UnitTestReward: test fractions, per-line syntax credit, code extraction, test splitting."""
+
+from __future__ import annotations
+
+import pickle
+import re
+
+import pytest
+import torch
+
+from rlreward.rewards.base import evaluate_reward
+from rlreward.rewards.code import (
+    UnitTestReward,
+    count_passed,
+    extract_code,
+    split_tests,
+    syntax_lines,
+    token_positions,
+)
+from rlreward.rewards.sandbox import SandboxConfig
+
+SANDBOX = SandboxConfig(timeout_s=1.0)
+ADD_TESTS = ["assert add(1, 2) == 3", "assert add(-1, 1) == 0", "assert add(2, 2) == 4"]
+HUMANEVAL_PROMPT = 'def add(a: int, b: int) -> int:\n    """Add two numbers."""\n'
+HUMANEVAL_TESTS = """
+
+METADATA = {'author': 'nobody'}
+
+
+def check(candidate):
+    assert candidate(1, 2) == 3
+    assert True, 'this cannot fail and is not a test'
+    pairs = [(0, 0), (5, -5)]
+    for a, b in pairs:
+        assert candidate(a, b) == a + b
+    assert candidate(2, 2) == 4
+
+
+check(add)
+"""
+
+
+class PieceTokenizer:
+    """A stand-in for a BPE tokenizer: words, single symbols, and newline-plus-indent pieces."""
+
+    def __init__(self):
+        self.pieces = ["<eos>"]
+
+    def encode(self, text: str) -> list[int]:
+        ids = []
+        for piece in re.findall(r"\n[ ]*|[ ]+|\w+|[^\w\s]", text):
+            if piece not in self.pieces:
+                self.pieces.append(piece)
+            ids.append(self.pieces.index(piece))
+        return ids
+
+    def decode(self, ids: list[int], skip_special_tokens: bool = False) -> str:
+        return "".join(self.pieces[i] for i in ids if not (skip_special_tokens and i == 0))
+
+
+def sequence_only(**kwargs) -> UnitTestReward:
+    return UnitTestReward(per_token=None, syntax_weight=0.0, sandbox=SANDBOX, **kwargs)
+
+
+def test_correct_partly_correct_and_wrong_solutions():
+    completions = [
+        "def add(a, b):\n    return a + b\n",
+        "def add(a, b):\n    return a * b\n",  # passes add(2, 2) only
+        "def add(a, b):\n    return abs(a) + b\n",  # fails add(-1, 1) only
+        "def add(a, b):\n    return a - b\n",
+    ]
+    scores = sequence_only()(prompts=[""] * 4, completions=completions, tests=[ADD_TESTS] * 4)
+    assert scores == pytest.approx([1.0, 1 / 3, 2 / 3, 0.0])
+
+
+def test_humaneval_check_function_with_prompt_continuation():
+    reward = sequence_only(prepend_prompt=True)
+    bodies = ["    return a + b\n", "    return a - b\n"]
+    out = reward.score(
+        [HUMANEVAL_PROMPT] * 2, bodies, [[1] * 4] * 2, tests=[HUMANEVAL_TESTS] * 2, entry_point=["add", "add"]
+    )
+    # Three tests: candidate(1, 2), the loop (one test), candidate(2, 2). `a - b` fails all three:
+    # the loop's (0, 0) holds but its (5, -5) does not.
+    assert out.sequence.tolist() == pytest.approx([1.0, 0.0])
+    assert reward.last_reasons == ["3/3 tests passed.", "0/3 tests passed."]
+
+
+def test_per_token_rewards_sum_to_the_sequence_score_and_padding_is_zero():
+    tokenizer = PieceTokenizer()
+    completions = [
+        "def add(a, b):\n    return a + b\n",
+        "```python\ndef add(a, b):\n    return a * b\n```",
+        "def add(a, b):\n    return (a +\n",  # incomplete: the last line extends a valid prefix, tests fail
+        "def add(a, b) return\n",
+    ]
+    ids = [tokenizer.encode(c) for c in completions]
+    reward = UnitTestReward(tokenizer=tokenizer, syntax_weight=0.1, sandbox=SANDBOX)
+    out = evaluate_reward(reward, [""] * 4, completions, ids, tests=[ADD_TESTS] * 4)
+    expected_tests = torch.tensor([1.0, 1 / 3, 0.0, 0.0])
+    expected_syntax = torch.tensor([1.0, 1.0, 1.0, 0.0])
+    torch.testing.assert_close(out.components["tests_passed"], expected_tests)
+    torch.testing.assert_close(out.components["syntax"], expected_syntax)
+    torch.testing.assert_close(out.sequence, expected_tests + 0.1 * expected_syntax)
+    torch.testing.assert_close(out.tokens.sum(dim=1), out.sequence)
+    for i, row in enumerate(ids):
+        assert out.tokens[i, len(row) :].eq(0).all()
+    assert out.tokens.shape == (4, max(map(len, ids)))
+
+
+def test_syntax_credit_lands_on_the_token_completing_each_line():
+    # One token per character: line 1 ends at its ':' (index 8), line 2 at 'x' (index 21).
+    code = "def f(x):\n    return x\n"
+    ids = [ord(c) for c in code]
+    reward = UnitTestReward(decode=lambda t: "".join(map(chr, t)), syntax_weight=0.1, sandbox=SANDBOX)
+    out = reward.score([""], [code], [ids], tests=[["assert f(3) == 3", "assert f(0) == 1"]])
+    expected = torch.zeros(len(code))
+    expected[8] = 0.05
+    expected[21] = 0.05
+    expected[-1] = 0.5  # half the tests pass; the fraction goes on the last token
+    torch.testing.assert_close(out.tokens[0], expected)
+    assert out.sequence.item() == pytest.approx(0.6)
+
+
+def test_syntax_lines_hand_computed():
+    assert syntax_lines("x = 1\ny = )\nz = 2\n") == [(5, True), (11, False), (17, False)]
+    assert syntax_lines("def f(x):\n\n    return (x +\n") == [(9, True), (26, True)]
+    assert syntax_lines("x = 1 + \\\n    2\n") == [(9, True), (15, True)]  # judged with its continuation
+    assert syntax_lines("    return x\n", prefix="def f(x):\n") == [(12, True)]
+    assert syntax_lines("    return x\n") == [(12, False)]
+    assert syntax_lines("") == []
+
+
+def test_token_positions_binary_search():
+    decode = "".join
+    pieces = ["def", " f", "():", "\n   ", " pass", "\n"]
+    assert token_positions(pieces, decode, [1, 3, 8, 9, 17, 99]) == [0, 0, 2, 3, 4, 5]
+
+
+@pytest.mark.parametrize(
+    "text, entry_point, expected",
+    [
+        ("def f():\n    pass\n", None, "def f():\n    pass\n"),
+        ("Sure:\n```python\ndef f():\n    pass\n```\nIt passes.", None, "def f():\n    pass\n"),
+        ("```py\nimport os\n```\n```python\ndef g():\n    pass\n```", "g", "def g():\n    pass\n"),
+        ("```\ndef f():\n    pass\n", None, "def f():\n    pass\n"),  # truncated: no closing fence
+        ("```bash\nls\n```\nno python here", None, "```bash\nls\n```\nno python here"),
+    ],
+)
+def test_extract_code(text, entry_point, expected):
+    code, start = extract_code(text, entry_point)
+    assert code == expected
+    assert text[start : start + len(code)] == code
+
+
+def test_extract_code_continuation_stops_at_the_closing_fence():
+    assert extract_code("    return 1\n```\nExplanation.", continuation=True) == ("    return 1\n", 0)
+
+
+def test_markdown_fenced_completion_is_scored():
+    completion = "Here is the function:\n```python\ndef add(a, b):\n    return a + b\n```\nIt adds."
+    assert sequence_only()(prompts=[""], completions=[completion], tests=[ADD_TESTS]) == [1.0]
+
+
+def test_split_tests_counts_only_assertions_that_can_fail():
+    steps, candidate = split_tests(HUMANEVAL_TESTS, "add")
+    assert candidate == "candidate"
+    assert [s.index for s in steps] == [None, 0, None, None, 1, 2]  # METADATA, tests, `assert True`, setup
+    assert "check(add)" not in "".join(s.source for s in steps)
+    steps, _ = split_tests("import math\nassert math.isclose(f(1), 2.0)\nassert f(2) == 4\n")
+    assert [s.index for s in steps] == [None, 0, 1]
+
+
+@pytest.mark.parametrize(
+    "tests, entry_point, message",
+    [
+        ("x = 1\n", None, "no assert"),
+        ("def check(candidate):\n    assert candidate(1)\n", None, "no entry point"),
+        ("assert f(1) ==\n", None, "invalid syntax"),
+    ],
+)
+def test_unusable_tests_are_rejected_with_the_sample_named(tests, entry_point, message):
+    reward = sequence_only()
+    with pytest.raises(ValueError, match=rf"Sample 1: column 'tests'.*{message}"):
+        reward(prompts=["", ""], completions=["x = 1", "x = 1"], tests=[ADD_TESTS, tests])
+
+
+def test_missing_tests_column_is_named():
+    with pytest.raises(ValueError, match="needs the dataset column 'tests'.*got columns: answer"):
+        sequence_only()(prompts=[""], completions=["x"], answer=["1"])
+
+
+def test_timeout_and_definition_errors_score_zero_with_components():
+    completions = ["def add(a, b):\n    while True:\n        pass\n", "def add(a, b:\n    return 1\n"]
+    reward = sequence_only()
+    out = reward.score([""] * 2, completions, [[1]] * 2, tests=[ADD_TESTS] * 2)
+    assert out.sequence.tolist() == [0.0, 0.0]
+    assert out.components["timeout"].tolist() == [1.0, 0.0]
+    assert out.components["errored"].tolist() == [0.0, 1.0]
+    assert "SyntaxError" in reward.last_reasons[1]
+
+
+def test_count_passed_needs_the_nonce_and_the_done_marker():
+    report = "n pass 0\nn pass 0\nx pass 1\nn pass 7\nn pass 2\nn done 3\n"
+    assert count_passed(report, "n", 3) == (2, True, "")
+    assert count_passed("n pass 0\nn done 2\n", "n", 3) == (1, False, "")
+    assert count_passed("n error SystemExit\n", "n", 3) == (0, False, "SystemExit")
+
+
+def test_construction_errors_and_pickling():
+    with pytest.raises(ValueError, match="needs the policy tokenizer"):
+        UnitTestReward()
+    with pytest.raises(ValueError, match="per_token"):
+        UnitTestReward(per_token="attention", decode=str)
+    reward = pickle.loads(pickle.dumps(UnitTestReward(tokenizer=PieceTokenizer())))
+    assert reward.decode([0]) == ""

@@ -1,0 +1,580 @@
+"""The sandbox against hostile programs, and its basic contract.
+
+Each hostile program is handed to :class:`UnitTestReward` as the "solution" to a task whose only
+test (``assert solve() == 1``) it does not honestly pass. For every one we check that
+
+* the reward is 0 (nothing it does turns a failing test into a pass);
+* the test process and its other children are unharmed;
+* no sandboxed process is left behind;
+* no file outside the sandbox changed: canaries in pytest's ``tmp_path``, in a world-writable
+  directory under ``/tmp``, in the parent's cwd and home are unchanged, and nothing named
+  ``rlreward-escape*`` appeared where the programs try to write;
+* the run ended within ``3 * timeout_s`` (a bound for a hang, not a benchmark).
+
+Protections that depend on the machine (network, mount and PID namespaces) turn into ``xfail``
+with the reason when the sandbox reports that it could not set them up here.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from rlreward.rewards.code import UnitTestReward
+from rlreward.rewards.sandbox import SandboxConfig, SandboxResult, run_many, run_program
+
+TIMEOUT_S = 1.0
+CONFIG = SandboxConfig(timeout_s=TIMEOUT_S)
+ESCAPE = "rlreward-escape"
+SECRET_NAME = "RLREWARD_TEST_SECRET"
+
+# Placeholders: {private} {public} {public_dir} {cwd} {home} {port} {token}. Each program defines
+# solve() returning a wrong answer (or hides an attack in it), unless it is a fake-pass attempt.
+HOSTILE = {
+    "fork_bomb": """
+import os
+while True:
+    os.fork()
+""",
+    "fork_bomb_that_survives_eagain": """
+import os
+while True:
+    try:
+        os.fork()
+    except OSError:
+        pass
+""",
+    "infinite_loop": """
+while True:
+    pass
+""",
+    "infinite_loop_inside_the_tested_function": """
+def solve():
+    while True:
+        pass
+""",
+    "sleep_past_the_timeout": """
+import time
+time.sleep(60)
+""",
+    "ignores_sigterm_sigint_sigxcpu": """
+import signal, time
+for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGXCPU, signal.SIGHUP):
+    signal.signal(sig, signal.SIG_IGN)
+while True:
+    time.sleep(0.01)
+""",
+    "memory_bomb": """
+blocks = []
+while True:
+    blocks.append(bytearray(50 * 2**20))
+""",
+    "memory_bomb_in_forked_children": """
+import os
+for _ in range(8):
+    if os.fork() == 0:
+        blocks = []
+        try:
+            while True:
+                blocks.append(bytearray(50 * 2**20))
+        finally:
+            os._exit(0)
+def solve():
+    return 0
+""",
+    "recursion_bomb": """
+import sys
+sys.setrecursionlimit(10**7)
+def dive(n):
+    return dive(n + 1)
+dive(0)
+""",
+    "thread_bomb": """
+import threading, time
+while True:
+    threading.Thread(target=time.sleep, args=(60,), daemon=True).start()
+""",
+    "huge_stdout": """
+import sys
+while True:
+    sys.stdout.write("x" * 65536)
+""",
+    "huge_stderr": """
+import sys
+while True:
+    sys.stderr.write("x" * 65536)
+""",
+    "huge_file_in_its_own_dir": """
+with open("big.bin", "wb") as f:
+    f.write(b"x" * (100 * 2**20))
+""",
+    "disk_filling_with_many_files": """
+for i in range(300):
+    with open(f"fill{{i}}.bin", "wb") as f:
+        f.write(b"x" * 2**20)
+""",
+    "many_open_files": """
+files = []
+while True:
+    files.append(open("/dev/null"))
+""",
+    "deletes_files_outside_its_dir": """
+import os
+for path in ({private!r}, {public!r}, {cwd!r} + "/canary.txt", {home!r} + "/canary.txt"):
+    try:
+        os.remove(path)
+    except OSError:
+        pass
+def solve():
+    return 0
+""",
+    "overwrites_files_outside_its_dir": """
+for path in ({private!r}, {public!r}, {cwd!r} + "/canary.txt", {home!r} + "/canary.txt"):
+    try:
+        with open(path, "w") as f:
+            f.write("pwned")
+    except OSError:
+        pass
+def solve():
+    return 0
+""",
+    "writes_outside_its_dir": """
+import os
+targets = ["/tmp", "/var/tmp", "/dev/shm", "/run/lock", {public_dir!r}, {cwd!r}, {home!r},
+           os.path.expanduser("~root"), "/"]
+for directory in targets:
+    try:
+        with open(os.path.join(directory, "rlreward-escape-{token}"), "w") as f:
+            f.write("escaped")
+    except OSError:
+        pass
+def solve():
+    return 0
+""",
+    "changes_cwd_and_writes_to_parent": """
+import os
+for _ in range(3):
+    os.chdir("..")
+    try:
+        with open("rlreward-escape-{token}", "w") as f:
+            f.write("escaped")
+    except OSError:
+        pass
+def solve():
+    return 0
+""",
+    "reads_the_parent_environment": """
+import os
+found = [f"{{k}}={{v}}" for k, v in os.environ.items() if "RLREWARD_TEST" in k]
+for pid in os.listdir("/proc"):
+    try:
+        with open(f"/proc/{{pid}}/environ", "rb") as f:
+            found += [e.decode() for e in f.read().split(b"\\0") if b"RLREWARD_TEST" in e]
+    except OSError:
+        pass
+print(found)
+def solve():
+    return 0
+""",
+    "reads_etc_shadow": """
+try:
+    print(open("/etc/shadow").read())
+except OSError as err:
+    print("denied", err)
+def solve():
+    return 0
+""",
+    "opens_a_socket_to_the_host": """
+import socket
+try:
+    with socket.create_connection(("127.0.0.1", {port}), timeout=0.5) as s:
+        s.sendall(b"escaped")
+except OSError as err:
+    print("no network:", err)
+def solve():
+    return 0
+""",
+    "kills_its_parent": """
+import os, signal
+os.kill(os.getppid(), signal.SIGKILL)
+def solve():
+    return 0
+""",
+    "kills_its_parents_process_group": """
+import os, signal
+os.killpg(os.getpgid(os.getppid()), signal.SIGKILL)
+def solve():
+    return 0
+""",
+    "kills_every_process_it_can": """
+import os, signal
+os.kill(-1, signal.SIGKILL)
+def solve():
+    return 0
+""",
+    "spawns_a_daemon_that_outlives_it": """
+import os, time
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        time.sleep(60)
+    os._exit(0)
+time.sleep(0.1)
+def solve():
+    return 0
+""",
+    "spawns_a_daemon_with_a_clean_environment": """
+import os, sys, time
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        os.execve(sys.executable, [sys.executable, "-c", "import time; time.sleep(60)  # {token}"], {{}})
+    os._exit(0)
+time.sleep(0.2)
+def solve():
+    return 0
+""",
+    "ctypes_segfault": """
+import ctypes
+ctypes.string_at(0)
+""",
+    "exit_zero_before_the_tests": """
+def solve():
+    return 1
+exit(0)
+""",
+    "os_exit_zero_before_the_tests": """
+import os
+def solve():
+    return 1
+os._exit(0)
+""",
+    "os_exit_zero_inside_the_test": """
+import os
+def solve():
+    os._exit(0)
+""",
+    "raises_system_exit_in_the_test": """
+def solve():
+    raise SystemExit(0)
+""",
+    "overwrites_builtins_to_fake_passes": """
+import builtins
+builtins.AssertionError = type("NotAnAssertionError", (Exception,), {{}})
+builtins.exec = lambda *args, **kwargs: None
+builtins.compile = lambda *args, **kwargs: compile("pass", "<fake>", "exec")
+builtins.print = lambda *args, **kwargs: None
+builtins.BaseException = type("Nothing", (Exception,), {{}})
+def solve():
+    return 0
+""",
+    "prints_fake_pass_markers": """
+import os, sys
+stolen = sys.stdin.read()
+for line in ["pass 0", "done 1", "PASS", "1/1 tests passed"]:
+    for prefix in ["", stolen.strip(), "0" * 32]:
+        text = (prefix + " " + line).strip() + "\\n"
+        print(text, end="")
+        for fd in (1, 2, 3):
+            try:
+                os.write(fd, text.encode())
+            except OSError:
+                pass
+def solve():
+    return 0
+""",
+    "sigkills_itself_after_fake_markers": """
+import os, signal
+os.write(3, b"pass 0\\ndone 1\\n")
+os.kill(os.getpid(), signal.SIGKILL)
+def solve():
+    return 1
+""",
+}
+
+# Known limits (see rlreward/rewards/code.py): deliberate subversion inside the interpreter.
+KNOWN_HOLES = {
+    "returns_an_object_equal_to_everything": """
+class AlwaysEqual:
+    def __eq__(self, other):
+        return True
+def solve():
+    return AlwaysEqual()
+""",
+    "steals_the_nonce_from_the_harness_frame": """
+import os, sys
+nonce = sys._getframe(1).f_locals["nonce"]
+os.write(3, f"{{nonce}} pass 0\\n{{nonce}} done 1\\n".encode())
+os._exit(0)
+""",
+}
+
+NEEDS = {  # hostile program -> isolation flag without which its attack is expected to succeed
+    "opens_a_socket_to_the_host": "network",
+    "spawns_a_daemon_with_a_clean_environment": "pid_namespace",
+    "writes_outside_its_dir": "private_tmp",
+    "changes_cwd_and_writes_to_parent": "private_tmp",
+    "deletes_files_outside_its_dir": "private_tmp",
+    "overwrites_files_outside_its_dir": "private_tmp",
+    "disk_filling_with_many_files": "private_tmp",
+}
+
+
+@dataclass
+class Canaries:
+    private: Path  # in pytest's tmp_path: protected by permissions or the mount namespace
+    public: Path  # world-writable file in a world-writable directory: only the mount namespace protects it
+    cwd: Path
+    home: Path
+    token: str
+    server: socket.socket  # listening on 127.0.0.1: no connection may arrive
+    snapshot: dict = field(default_factory=dict)  # file -> (text, mtime) before the run
+    listing: dict = field(default_factory=dict)  # directory -> names before the run
+
+    def fields(self) -> dict[str, str]:
+        return {
+            "private": str(self.private),
+            "public": str(self.public),
+            "public_dir": str(self.public.parent),
+            "cwd": str(self.cwd),
+            "home": str(self.home),
+            "token": self.token,
+            "port": str(self.server.getsockname()[1]),
+        }
+
+    def files(self) -> list[Path]:
+        return [self.private, self.public, self.cwd / "canary.txt", self.home / "canary.txt"]
+
+    def unchanged(self, path: Path) -> bool:
+        text, mtime = self.snapshot[path]
+        return path.exists() and path.read_text() == text and path.stat().st_mtime_ns == mtime
+
+    def escapes(self) -> list[Path]:
+        name = f"{ESCAPE}-{self.token}"
+        places = ["/tmp", "/var/tmp", "/dev/shm", "/run/lock", "/", os.path.expanduser("~root")]
+        places += [str(self.public.parent), str(self.cwd), str(self.home), str(Path(tempfile.gettempdir()))]
+        return [Path(p) / name for p in places]
+
+
+@pytest.fixture
+def canaries(tmp_path, monkeypatch):
+    token = os.urandom(6).hex()
+    public_dir = Path(tempfile.mkdtemp(prefix="rlreward-canary-", dir="/tmp"))
+    public_dir.chmod(0o777)
+    cwd, home = tmp_path / "cwd", tmp_path / "home"
+    cwd.mkdir()
+    home.mkdir()
+    monkeypatch.chdir(cwd)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv(SECRET_NAME, f"secret-{token}")
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(0.0)
+    c = Canaries(tmp_path / "canary.txt", public_dir / "canary.txt", cwd, home, token, server)
+    for path in c.files():
+        path.write_text(f"canary {path.name}")
+        path.chmod(0o666)
+    c.snapshot = {p: (p.read_text(), p.stat().st_mtime_ns) for p in c.files()}
+    c.listing = {d: sorted(os.listdir(d)) for d in (tmp_path, public_dir, cwd, home)}
+    yield c
+    for path in c.escapes():
+        if path.exists():
+            path.unlink()
+    shutil.rmtree(public_dir, ignore_errors=True)
+    server.close()
+
+
+@pytest.fixture(scope="module")
+def bystander():
+    """A child of the test process that a hostile program must not be able to kill."""
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    yield proc
+    proc.kill()
+    proc.wait()
+
+
+def leftover_processes() -> list[int]:
+    """Live processes started by this test process's sandbox runs (an independent /proc scan)."""
+    needle = f"RLREWARD_SANDBOX={os.getpid()}:".encode()
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            environ = Path(f"/proc/{pid}/environ").read_bytes()
+        except OSError:
+            continue
+        if any(entry.startswith(needle) for entry in environ.split(b"\0")):
+            found.append(int(pid))
+    return found
+
+
+def run_hostile(code: str, canaries: Canaries) -> tuple[float, SandboxResult, float]:
+    reward = UnitTestReward(per_token=None, syntax_weight=0.0, sandbox=CONFIG)
+    source = code.format(**canaries.fields())
+    start = time.monotonic()
+    [score] = reward(prompts=[""], completions=[source], tests=[["assert solve() == 1"]])
+    return score, reward.last_results[0], time.monotonic() - start
+
+
+def assert_contained(name: str, score: float, result: SandboxResult, elapsed: float, canaries, bystander):
+    assert score == 0.0, f"{name}: reward {score} ({result.status}: {result.reason})"
+    assert elapsed < 3 * TIMEOUT_S, f"{name}: took {elapsed:.2f} s"
+    assert bystander.poll() is None, f"{name}: killed a process of the test"
+    assert leftover_processes() == [], f"{name}: left sandboxed processes behind"
+    isolation = result.isolation
+    if isolation.get("unprivileged_user") or isolation.get("readonly_root"):
+        for path in (canaries.private, canaries.cwd / "canary.txt", canaries.home / "canary.txt"):
+            assert canaries.unchanged(path), f"{name}: {path} changed"
+        for directory in (canaries.private.parent, canaries.cwd, canaries.home):
+            assert sorted(os.listdir(directory)) == canaries.listing[directory], (
+                f"{name}: wrote in {directory}"
+            )
+    need = NEEDS.get(name)
+    if need and not isolation.get(need):
+        pytest.xfail(f"no {need} isolation on this machine: {isolation}")
+    assert canaries.unchanged(canaries.public), f"{name}: {canaries.public} changed"
+    assert sorted(os.listdir(canaries.public.parent)) == canaries.listing[canaries.public.parent]
+    escaped = [p for p in canaries.escapes() if p.exists()]
+    assert not escaped, f"{name}: wrote {escaped}"
+    with pytest.raises(BlockingIOError):
+        canaries.server.accept()  # no connection reached the test process
+
+
+@pytest.mark.parametrize("name", list(HOSTILE))
+def test_hostile_program_is_contained(name, canaries, bystander):
+    if name == "kills_every_process_it_can" and os.geteuid() != 0:
+        probe = run_program("print(1)", CONFIG)
+        if not probe.isolation.get("pid_namespace"):
+            pytest.skip("kill(-1) would reach the test process: no PID namespace and no separate user here")
+    score, result, elapsed = run_hostile(HOSTILE[name], canaries)
+    assert_contained(name, score, result, elapsed, canaries, bystander)
+
+
+def test_hostile_program_cannot_reach_the_network(canaries, bystander):
+    score, result, elapsed = run_hostile(HOSTILE["opens_a_socket_to_the_host"], canaries)
+    if not result.isolation.get("network"):
+        pytest.xfail(f"no network namespace on this machine: {result.isolation}")
+    assert "no network" in result.stdout
+    assert_contained("opens_a_socket_to_the_host", score, result, elapsed, canaries, bystander)
+
+
+def test_hostile_program_cannot_read_the_parent_environment(canaries, bystander):
+    score, result, elapsed = run_hostile(HOSTILE["reads_the_parent_environment"], canaries)
+    assert result.stdout.strip() == "[]", result.stdout
+    assert f"secret-{canaries.token}" not in result.stdout + result.stderr
+    assert_contained("reads_the_parent_environment", score, result, elapsed, canaries, bystander)
+
+
+def test_hostile_program_cannot_read_etc_shadow(canaries, bystander):
+    score, result, elapsed = run_hostile(HOSTILE["reads_etc_shadow"], canaries)
+    if not result.isolation.get("unprivileged_user") and os.geteuid() == 0:
+        pytest.xfail("programs run as root here")
+    assert "denied" in result.stdout and "root:" not in result.stdout
+    assert_contained("reads_etc_shadow", score, result, elapsed, canaries, bystander)
+
+
+def test_daemon_with_a_clean_environment_dies_with_the_run(canaries):
+    _, result, _ = run_hostile(HOSTILE["spawns_a_daemon_with_a_clean_environment"], canaries)
+    survivors = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if canaries.token.encode() in cmdline:
+            survivors.append(int(pid))
+    for pid in survivors:
+        os.kill(pid, 9)
+    if not result.isolation.get("pid_namespace"):
+        pytest.xfail("no PID namespace: a daemon that drops the marker variable escapes the /proc scan")
+    assert survivors == []
+
+
+def test_outputs_are_capped(canaries):
+    _, result, _ = run_hostile(HOSTILE["huge_stdout"], canaries)
+    assert len(result.stdout) <= CONFIG.output_bytes
+    _, result, _ = run_hostile(HOSTILE["huge_stderr"], canaries)
+    assert len(result.stderr) <= CONFIG.output_bytes
+
+
+@pytest.mark.parametrize("name", list(KNOWN_HOLES))
+@pytest.mark.xfail(strict=True, reason="documented limit: in-process subversion of the test harness")
+def test_known_holes_in_the_harness(name, canaries):
+    score, _, _ = run_hostile(KNOWN_HOLES[name], canaries)
+    assert score == 0.0
+
+
+# The sandbox's own contract.
+
+
+def test_statuses_and_reasons():
+    cases = {
+        "print('hi')": "ok",
+        "raise SystemExit(3)": "failed",
+        "import os, signal; os.kill(os.getpid(), signal.SIGSEGV)": "killed",
+    }
+    results = run_many(list(cases), CONFIG)
+    for (source, status), result in zip(cases.items(), results):
+        assert result.status == status, (source, result)
+        assert result.reason
+    ok, failed, killed = results
+    assert ok.stdout == "hi\n" and ok.returncode == 0
+    assert failed.returncode == 3
+    assert killed.returncode == -11
+
+
+def test_cpu_time_limit_is_a_timeout_whatever_the_load():
+    # A generous wall clock, so that the CPU limit, not the machine's load, ends the run.
+    result = run_program("while True: pass", CONFIG, wall_timeout_s=30)
+    assert result.status == "timeout", result
+    assert "CPU time limit" in result.reason
+    assert result.cpu_s >= CONFIG.cpu_limit_s - 0.05
+
+
+def test_wall_clock_timeout_says_how_much_cpu_was_used():
+    result = run_program("import time; time.sleep(30)", CONFIG, wall_timeout_s=0.5)
+    assert result.status == "timeout"
+    assert "wall-clock" in result.reason and result.cpu_s < 0.5
+    assert result.wall_s < 2.0
+
+
+def test_stdin_report_channel_and_scrubbed_environment():
+    source = (
+        "import os, sys\nprint(sys.stdin.read().upper())\nos.write(3, b'side')\nprint(sorted(os.environ))"
+    )
+    result = run_program(source, CONFIG, stdin="abc")
+    assert result.status == "ok"
+    assert result.stdout.splitlines() == ["ABC", "['HOME', 'LANG', 'PATH', 'RLREWARD_SANDBOX', 'TMPDIR']"]
+    assert result.report == "side"
+
+
+def test_each_run_gets_a_fresh_directory():
+    source = "import os\nprint(sorted(os.listdir('.')))\nopen('left.txt', 'w').write('x')"
+    first, second = run_many([source, source], CONFIG)
+    assert first.stdout == second.stdout == "['main.py']\n"
+
+
+def test_run_many_keeps_order():
+    results = run_many([f"print({i})" for i in range(6)], CONFIG, workers=64)
+    assert [r.stdout for r in results] == [f"{i}\n" for i in range(6)]
+    assert run_many([], CONFIG) == []
+
+
+def test_sandbox_failure_is_a_result_not_an_exception():
+    result = run_program("print(1)", CONFIG, python="/nonexistent/python")
+    assert result.status == "error" and "/nonexistent/python" in result.reason
+
+
+@pytest.mark.parametrize(
+    "limits", [{"timeout_s": 0}, {"memory_mb": 8}, {"open_files": 4}, {"wall_timeout_s": -1.0}]
+)
+def test_config_rejects_impossible_limits(limits):
+    with pytest.raises(ValueError, match="SandboxConfig"):
+        SandboxConfig(**limits)
