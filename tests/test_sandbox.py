@@ -385,6 +385,8 @@ def canaries(tmp_path, monkeypatch):
     c.snapshot = {p: (p.read_text(), p.stat().st_mtime_ns) for p in c.files()}
     c.listing = {d: sorted(os.listdir(d)) for d in (tmp_path, public_dir, cwd, home)}
     yield c
+    for pid in processes_mentioning(token):  # daemons that escaped where isolation is missing (xfail)
+        os.kill(pid, 9)
     for path in c.escapes():
         if path.exists():
             path.unlink()
@@ -399,6 +401,18 @@ def bystander():
     yield proc
     proc.kill()
     proc.wait()
+
+
+def processes_mentioning(token: str) -> list[int]:
+    """Live processes whose command line contains ``token``."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if token.encode() in Path(f"/proc/{pid}/cmdline").read_bytes():
+                found.append(int(pid))
+        except OSError:
+            continue
+    return found
 
 
 def leftover_processes() -> list[int]:
@@ -482,16 +496,7 @@ def test_hostile_program_cannot_read_etc_shadow(canaries, bystander):
 
 def test_daemon_with_a_clean_environment_dies_with_the_run(canaries):
     _, result, _ = run_hostile(HOSTILE["spawns_a_daemon_with_a_clean_environment"], canaries)
-    survivors = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-        except OSError:
-            continue
-        if canaries.token.encode() in cmdline:
-            survivors.append(int(pid))
-    for pid in survivors:
-        os.kill(pid, 9)
+    survivors = processes_mentioning(canaries.token)
     if not result.isolation.get("pid_namespace"):
         pytest.xfail("no PID namespace: a daemon that drops the marker variable escapes the /proc scan")
     assert survivors == []
