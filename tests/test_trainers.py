@@ -203,3 +203,32 @@ def test_evaluate_reports_reward_kl_and_perplexity(tokenizer, policy, tmp_path):
     assert len(result.rows) == 4
     assert result.metrics["eval/kl"] == pytest.approx(0.0, abs=1e-5)  # untrained: policy == reference
     assert 1.0 < result.metrics["eval/ref_perplexity"] < 1e4
+
+
+@pytest.mark.parametrize(
+    "trainer_cls,config_cls", [(PPOTrainer, PPOConfig), (ReinforceTrainer, ReinforceConfig)]
+)
+def test_micro_batch_split_does_not_change_the_gradient(trainer_cls, config_cls, tokenizer, tmp_path):
+    """Losses are normalised by the mini-batch's token count, so gradient accumulation is exact."""
+    from conftest import tiny_llama
+
+    grads = {}
+    for micro in (8, 4, 2):
+        config = make_config(
+            config_cls, tmp_path, max_steps=1, batch_size=8, micro_batch_size=micro, learning_rate=0.0
+        )
+        config.num_epochs = 1
+        trainer = trainer_cls(tiny_llama(len(tokenizer)), CountToken(4), PROMPTS, config, tokenizer=tokenizer)
+        step = trainer.optimizer.step
+
+        def capture(*args, _t=trainer, _m=micro, _step=step, **kwargs):
+            grads[_m] = torch.cat(
+                [p.grad.flatten() for p in _t.actor_critic.parameters() if p.grad is not None]
+            )
+            return _step(*args, **kwargs)
+
+        trainer.optimizer.step = capture
+        trainer.train()
+    assert grads[8].norm() > 0
+    for micro in (4, 2):
+        assert torch.allclose(grads[micro], grads[8], rtol=1e-4, atol=1e-7), micro

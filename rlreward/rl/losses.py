@@ -9,6 +9,12 @@ import torch
 from rlreward.rl.advantages import masked_mean
 
 
+def _token_mean(values: torch.Tensor, mask: torch.Tensor, num_tokens) -> torch.Tensor:
+    if num_tokens is None:
+        return masked_mean(values, mask)
+    return (values * mask).sum() / num_tokens
+
+
 class PolicyLoss(NamedTuple):
     """Clipped surrogate loss and its diagnostics (all scalars)."""
 
@@ -23,18 +29,23 @@ def clipped_policy_loss(
     advantages: torch.Tensor,
     mask: torch.Tensor,
     clip_range: float = 0.2,
+    num_tokens: torch.Tensor | float | None = None,
 ) -> PolicyLoss:
     """PPO's clipped surrogate (Schulman et al. 2017), averaged over real tokens.
 
     ``ratio_t = exp(log pi(y_t) - log pi_old(y_t))``,
     ``L = -mean_t min(ratio_t * A_t, clip(ratio_t, 1 - eps, 1 + eps) * A_t)``.
     With one update per rollout the ratio is 1 and this is the REINFORCE/policy-gradient loss.
+
+    ``num_tokens``: divide the summed token losses by this count instead of the tokens in ``mask``.
+    Trainers pass the token count of the whole mini-batch over all processes, so that splitting a
+    mini-batch into micro-batches or processes does not change the gradient.
     """
     log_ratio = logprobs - old_logprobs
     ratio = torch.exp(log_ratio)
     unclipped = -advantages * ratio
     clipped = -advantages * torch.clamp(ratio, 1.0 - clip_range, 1.0 + clip_range)
-    loss = masked_mean(torch.maximum(unclipped, clipped), mask)
+    loss = _token_mean(torch.maximum(unclipped, clipped), mask, num_tokens)
     with torch.no_grad():
         clipfrac = masked_mean((clipped > unclipped).float(), mask)
         approx_kl = masked_mean(ratio - 1.0 - log_ratio, mask)
@@ -52,12 +63,13 @@ def clipped_value_loss(
     returns: torch.Tensor,
     mask: torch.Tensor,
     clip_range: float = 0.2,
+    num_tokens: torch.Tensor | float | None = None,
 ) -> ValueLoss:
     """PPO's clipped value loss: ``0.5 * mean_t max((V - G)^2, (clip(V, V_old +- eps) - G)^2)``."""
     clipped_values = old_values + torch.clamp(values - old_values, -clip_range, clip_range)
     unclipped_error = (values - returns) ** 2
     clipped_error = (clipped_values - returns) ** 2
-    loss = 0.5 * masked_mean(torch.maximum(unclipped_error, clipped_error), mask)
+    loss = 0.5 * _token_mean(torch.maximum(unclipped_error, clipped_error), mask, num_tokens)
     with torch.no_grad():
         clipfrac = masked_mean((clipped_error > unclipped_error).float(), mask)
     return ValueLoss(loss, clipfrac)

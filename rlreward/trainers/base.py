@@ -85,7 +85,10 @@ class RLTrainer:
     ):
         self.config = config
         self.accelerator = Accelerator(
-            log_with=None if config.report_to == "none" else config.report_to, project_dir=config.output_dir
+            # Without CUDA, processes started by `accelerate launch --multi_gpu` / torchrun join a gloo group.
+            cpu=not torch.cuda.is_available(),
+            log_with=None if config.report_to == "none" else config.report_to,
+            project_dir=config.output_dir,
         )
         set_seed(config.seed)  # LoRA and value-head initialisation
         self._check_world_size()
@@ -407,14 +410,19 @@ class RLTrainer:
             )
             for start in range(0, n, mini):
                 mb = order[start : start + mini]
+                # Normalise by the mini-batch's tokens over all processes: the gradient is then the same
+                # however the mini-batch is split into micro-batches and processes.
+                num_tokens = self._sum(batch["mask"][mb].sum())
                 chunks = [mb[i : i + micro] for i in range(0, len(mb), micro)]
                 for i, rows in enumerate(chunks):
                     micro_batch = {k: v[rows] for k, v in batch.items()}
+                    micro_batch["num_tokens"] = num_tokens
                     sync = i == len(chunks) - 1
                     ctx = self.accelerator.no_sync(self.actor_critic) if not sync else _nullcontext()
                     with ctx:
                         loss, loss_stats = self.compute_loss(micro_batch)
-                        self.accelerator.backward(loss / len(chunks))
+                        # DDP averages gradients over processes; the loss is already a global mean.
+                        self.accelerator.backward(loss * world)
                     for k, v in loss_stats.items():
                         stats.setdefault(k, []).append(float(v))
                 grad_norm = self.accelerator.clip_grad_norm_(self.actor_critic.parameters(), c.max_grad_norm)
@@ -432,6 +440,11 @@ class RLTrainer:
         return {k: sum(v) / len(v) for k, v in stats.items()}
 
     # ------------------------------------------------------------------ loop
+    def _sum(self, value: torch.Tensor) -> torch.Tensor:
+        """Sum over processes of a per-process scalar (a tensor on this device)."""
+        value = value.detach().float().reshape(1).to(self.accelerator.device)
+        return self.accelerator.reduce(value, reduction="sum").squeeze(0)
+
     def _mean(self, value: torch.Tensor) -> float:
         """Mean over processes of a per-process scalar."""
         value = value.detach().float().reshape(1).to(self.accelerator.device)
@@ -484,11 +497,14 @@ class RLTrainer:
         mask = rollout.completion_mask.float()
         kl = self.kl_per_token(rollout).sum(1)
         kl_mean = self._mean(kl.mean())
+        all_scores = acc.gather(rollout.scores.float())
         metrics = {
             "step": self.step + 1,
-            "rewards/mean": self._mean(rollout.scores.mean()),
-            "rewards/std": self._mean(rollout.scores.std(unbiased=False)),
-            "rewards/token_mean": self._mean(masked_mean(rollout.token_rewards, mask)),
+            "rewards/mean": float(all_scores.mean()),
+            "rewards/std": float(all_scores.std(unbiased=False)),
+            "rewards/token_mean": float(
+                self._sum((rollout.token_rewards * mask).sum()) / self._sum(mask.sum())
+            ),
             "objective/kl": kl_mean,
             "objective/kl_coef": self.kl_ctl.value,
             "objective/entropy": self._mean(masked_mean(rollout.entropy, mask)),

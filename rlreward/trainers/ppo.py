@@ -44,10 +44,20 @@ class PPOTrainer(RLTrainer):
         )
         logprobs = token_logprobs(logits, batch["completion_ids"], c.temperature or 1.0)
         policy = clipped_policy_loss(
-            logprobs, batch["old_logprobs"], batch["advantages"], batch["mask"], c.clip_range
+            logprobs,
+            batch["old_logprobs"],
+            batch["advantages"],
+            batch["mask"],
+            c.clip_range,
+            batch["num_tokens"],
         )
         value = clipped_value_loss(
-            values, batch["old_values"], batch["returns"], batch["mask"], c.clip_range_value
+            values,
+            batch["old_values"],
+            batch["returns"],
+            batch["mask"],
+            c.clip_range_value,
+            batch["num_tokens"],
         )
         loss = policy.loss + c.vf_coef * value.loss
         return loss, {

@@ -39,7 +39,12 @@ class ReinforceTrainer(RLTrainer):
         logits, _ = self.actor_critic(batch["input_ids"], batch["attention_mask"], batch["mask"].shape[1])
         logprobs = token_logprobs(logits, batch["completion_ids"], c.temperature or 1.0)
         policy = clipped_policy_loss(
-            logprobs, batch["old_logprobs"], batch["advantages"], batch["mask"], c.clip_range
+            logprobs,
+            batch["old_logprobs"],
+            batch["advantages"],
+            batch["mask"],
+            c.clip_range,
+            batch["num_tokens"],
         )
         return policy.loss, {
             "losses/policy": policy.loss.detach(),

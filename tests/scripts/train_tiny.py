@@ -1,0 +1,71 @@
+"""Train a tiny policy for a few steps; used by tests/test_distributed.py under `accelerate launch`.
+
+Usage: python tests/scripts/train_tiny.py OUTPUT_DIR [ppo|reinforce]
+Writes OUTPUT_DIR/params_rank<r>.pt (the trainable parameters after training) on every rank.
+"""
+
+import sys
+from pathlib import Path
+
+import torch
+from datasets import Dataset
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from conftest import char_tokenizer, tiny_llama  # noqa: E402
+
+from rlreward.rewards import InstantReward, RewardOutput  # noqa: E402
+from rlreward.rewards.base import pad_token_rewards  # noqa: E402
+from rlreward.trainers import PPOConfig, PPOTrainer, ReinforceConfig, ReinforceTrainer  # noqa: E402
+
+
+class CountToken(InstantReward):
+    name = "count_token"
+    per_token = "native"
+
+    def __init__(self, token_id):
+        self.token_id = token_id
+
+    def score(self, prompts, completions, completion_ids, **kwargs):
+        # Dense: every token gets a non-zero reward, so every update carries signal.
+        rows = [[1.0 if t == self.token_id else -0.1 * (t % 3) for t in ids] for ids in completion_ids]
+        return RewardOutput(
+            torch.tensor([sum(r) for r in rows]), pad_token_rewards(rows, [len(r) for r in rows])
+        )
+
+
+def main():
+    out, algo = Path(sys.argv[1]), sys.argv[2] if len(sys.argv) > 2 else "ppo"
+    tok = char_tokenizer()
+    trainer_cls, config_cls = (
+        (PPOTrainer, PPOConfig) if algo == "ppo" else (ReinforceTrainer, ReinforceConfig)
+    )
+    config = config_cls(
+        output_dir=str(out),
+        max_steps=3,
+        batch_size=8,
+        mini_batch_size=8,
+        micro_batch_size=4,
+        max_new_tokens=6,
+        learning_rate=1e-3,
+        use_chat_template=False,
+        progress_bar=False,
+        save_steps=0,
+        sample_steps=0,
+        use_peft=False,
+        whiten_rewards=False,
+    )
+    ds = Dataset.from_dict({"prompt": ["hello", "abc", "the cat", "zz top"] * 2})
+    trainer = trainer_cls(
+        tiny_llama(len(tok)), CountToken(tok.convert_tokens_to_ids("a")), ds, config, tokenizer=tok
+    )
+    model = trainer.accelerator.unwrap_model(trainer.actor_critic)
+    initial = {n: p.detach().cpu().clone() for n, p in model.named_parameters() if p.requires_grad}
+    trainer.train()
+    params = {n: p.detach().cpu() for n, p in model.named_parameters() if p.requires_grad}
+    torch.save(
+        {"initial": initial, "final": params}, out / f"params_rank{trainer.accelerator.process_index}.pt"
+    )
+
+
+if __name__ == "__main__":
+    main()
