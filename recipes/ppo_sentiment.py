@@ -38,6 +38,7 @@ DEFAULTS = dict(
     learning_rate=3e-4,
     kl_coef=0.05,
     densify="prefix_delta",
+    use_chat_template=False,  # plain continuation of the review opening: short prompts, fast steps
     save_steps=10,
     sample_steps=10,
 )

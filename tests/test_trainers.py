@@ -167,9 +167,8 @@ def test_configs_that_cannot_work_fail_at_start(tokenizer, policy, tmp_path):
 
 
 def test_saved_adapter_loads_with_peft(tokenizer, policy, tmp_path):
-    from peft import PeftModel
-
     from conftest import tiny_llama
+    from peft import PeftModel
 
     config = make_config(PPOConfig, tmp_path, use_peft=True, max_steps=2, learning_rate=1e-2)
     trainer = PPOTrainer(policy, CountToken(4), PROMPTS, config, tokenizer=tokenizer)
