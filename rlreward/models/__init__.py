@@ -21,6 +21,7 @@ from rlreward.models.cache import (
 from rlreward.models.convert import ConversionError, pick_pad_token, strip_quantization_state
 from rlreward.models.loading import (
     load_causal_lm,
+    resolve_dtype,
     load_encoder,
     load_pretrained,
     load_tokenizer,
@@ -37,6 +38,7 @@ from rlreward.models.registry import (
 )
 
 __all__ = [
+    "resolve_dtype",
     "CACHE_ENV",
     "DEFAULT_ENCODER",
     "DEFAULT_POLICY",

