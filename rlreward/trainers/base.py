@@ -552,7 +552,7 @@ class RLTrainer:
         if data is None:
             raise ValueError("No eval dataset: pass one to evaluate() or to the trainer.")
         rows_out, scores, kls, ref_nll, tokens = [], [], [], 0.0, 0
-        size = self.config.micro_batch_size
+        size = self.config.batch_size  # generation is memory-bound: bigger batches are cheaper per sample
         for start in range(0, len(data["ids"]), size):
             rows = list(range(start, min(start + size, len(data["ids"]))))
             rollout = self.generate(data, rows, [hash((seed, r)) & 0x7FFFFFFF for r in rows], temperature)
