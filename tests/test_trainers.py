@@ -231,3 +231,17 @@ def test_micro_batch_split_does_not_change_the_gradient(trainer_cls, config_cls,
     assert grads[8].norm() > 0
     for micro in (4, 2):
         assert torch.allclose(grads[micro], grads[8], rtol=1e-4, atol=1e-7), micro
+
+
+def test_sampler_logprobs_equal_a_fresh_forward_pass(tokenizer, policy, tmp_path):
+    """REINFORCE with one epoch reuses the sampler's log-probs; they must match the full forward pass."""
+    from rlreward.trainers.rollout import score_tokens
+
+    config = make_config(ReinforceConfig, tmp_path, batch_size=8, mini_batch_size=8)
+    trainer = ReinforceTrainer(policy, CountToken(4), PROMPTS, config, tokenizer=tokenizer)
+    rows, seeds = trainer._local_batch(0)
+    rollout = trainer.generate(trainer.train_data, rows, seeds)
+    inputs = (rollout.prompt_ids, rollout.prompt_mask, rollout.completion_ids, rollout.completion_mask)
+    fresh, _, _ = score_tokens(trainer.actor_critic, *inputs)
+    mask = rollout.completion_mask.bool()
+    assert torch.allclose(rollout.logprobs[mask], fresh[mask], atol=1e-4)

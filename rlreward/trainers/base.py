@@ -313,7 +313,7 @@ class RLTrainer:
         unwrapped.eval()
         temperature = c.temperature if temperature is None else temperature
         prompt_ids, prompt_mask = left_pad([data["ids"][r] for r in rows], self.pad_token_id, device)
-        completion_ids = sample(
+        samples = sample(
             unwrapped.policy,
             prompt_ids,
             prompt_mask,
@@ -325,13 +325,18 @@ class RLTrainer:
             c.top_k,
             c.top_p,
         )
-        completion_mask = completion_mask_from_ids(completion_ids, self.eos_token_ids)
-        completion_ids = completion_ids.masked_fill(completion_mask == 0, self.pad_token_id)
+        completion_mask = completion_mask_from_ids(samples.ids, self.eos_token_ids)
+        completion_ids = samples.ids.masked_fill(completion_mask == 0, self.pad_token_id)
         inputs = (prompt_ids, prompt_mask, completion_ids, completion_mask)
-        logprob_temperature = temperature or 1.0
-        logprobs, values, entropy = score_tokens(
-            unwrapped, *inputs, logprob_temperature, c.micro_batch_size, with_entropy=True
-        )
+        if self.uses_value_head or self.config.num_epochs > 1:
+            # One pass gives values and log-probs exactly as the update will compute them.
+            logprobs, values, _ = score_tokens(unwrapped, *inputs, temperature or 1.0, c.micro_batch_size)
+        else:
+            # A single on-policy epoch without a critic: the sampler's own log-probs are the old
+            # log-probs (equal to a fresh forward pass up to float rounding), which saves a pass.
+            logprobs, values = samples.logprobs, None
+        entropy = samples.entropy * completion_mask
+        logprobs = logprobs * completion_mask
         ref_logprobs = self._reference_logprobs(inputs)
         rollout = Rollout(
             prompt_ids,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import inspect
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 import torch.nn as nn
@@ -90,6 +90,14 @@ class ActorCritic(nn.Module):
         return logits, values
 
 
+class Samples(NamedTuple):
+    """Sampled completions: ids ``(b, t)``, and per token the log-probability and entropy ``(b, t)``."""
+
+    ids: torch.Tensor
+    logprobs: torch.Tensor
+    entropy: torch.Tensor
+
+
 def _filter_logits(logits: torch.Tensor, top_k: int, top_p: float) -> torch.Tensor:
     if top_k > 0:
         kth = torch.topk(logits, min(top_k, logits.shape[-1]), dim=-1).values[..., -1:]
@@ -120,7 +128,7 @@ def sample(
     temperature: float = 1.0,
     top_k: int = 0,
     top_p: float = 1.0,
-) -> torch.Tensor:
+) -> Samples:
     """Sample completions with a KV cache, one random stream per row (Gumbel-max).
 
     Args:
@@ -130,7 +138,9 @@ def sample(
         seeds: one seed per row; ``temperature == 0`` means greedy and ignores them.
 
     Returns:
-        ``(b, t)`` completion ids, ``t <= max_new_tokens``, EOS kept, ``pad_token_id`` after it.
+        :class:`Samples`: ``(b, t)`` completion ids (``t <= max_new_tokens``, EOS kept,
+        ``pad_token_id`` after it) and, for each sampled token, its log-probability and the entropy
+        under the sampling policy at ``temperature`` (before top-k/top-p filtering).
     """
     b = prompt_ids.shape[0]
     device = prompt_ids.device
@@ -140,21 +150,28 @@ def sample(
     attention_mask = prompt_mask.long()
     position_ids = (attention_mask.cumsum(-1) - 1).clamp(min=0)
     out = model(
-        input_ids=prompt_ids, attention_mask=attention_mask, position_ids=position_ids, use_cache=True
+        input_ids=prompt_ids,
+        attention_mask=attention_mask,
+        position_ids=position_ids,
+        use_cache=True,
+        logits_to_keep=1,  # only the last position's logits: no (b, p, vocab) tensor
     )
     finished = torch.zeros(b, dtype=torch.bool, device=device)
-    tokens = []
+    tokens, logprobs, entropies = [], [], []
     for _ in range(max_new_tokens):
-        logits = out.logits[:, -1].float()
+        logits = out.logits[:, -1].float() / (temperature or 1.0)
+        log_p = torch.log_softmax(logits, dim=-1)
         if temperature > 0:
-            logits = _filter_logits(logits / temperature, top_k, top_p)
+            filtered = _filter_logits(logits, top_k, top_p)
             uniform = torch.stack([torch.rand(logits.shape[-1], generator=g) for g in generators]).to(device)
             gumbel = -torch.log(-torch.log(uniform.clamp(1e-20, 1.0 - 1e-7)))
-            next_token = (logits + gumbel).argmax(-1)
+            next_token = (filtered + gumbel).argmax(-1)
         else:
             next_token = logits.argmax(-1)
         next_token = torch.where(finished, torch.full_like(next_token, pad_token_id), next_token)
         tokens.append(next_token)
+        logprobs.append(log_p.gather(-1, next_token[:, None]).squeeze(-1))
+        entropies.append(-(log_p.exp() * log_p).sum(-1))
         finished |= torch.isin(next_token, eos)
         if finished.all():
             break
@@ -167,7 +184,7 @@ def sample(
             use_cache=True,
             **{cache_arg: getattr(out, cache_arg)},
         )
-    return torch.stack(tokens, dim=1)
+    return Samples(torch.stack(tokens, 1), torch.stack(logprobs, 1), torch.stack(entropies, 1))
 
 
 def completion_mask_from_ids(completion_ids: torch.Tensor, eos_token_ids: list[int]) -> torch.Tensor:
