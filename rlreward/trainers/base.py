@@ -17,6 +17,7 @@ The maths lives in :mod:`rlreward.rl`; this file wires it together.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import math
@@ -423,7 +424,9 @@ class RLTrainer:
                     micro_batch = {k: v[rows] for k, v in batch.items()}
                     micro_batch["num_tokens"] = num_tokens
                     sync = i == len(chunks) - 1
-                    ctx = self.accelerator.no_sync(self.actor_critic) if not sync else _nullcontext()
+                    ctx = (
+                        self.accelerator.no_sync(self.actor_critic) if not sync else contextlib.nullcontext()
+                    )
                     with ctx:
                         loss, loss_stats = self.compute_loss(micro_batch)
                         # DDP averages gradients over processes; the loss is already a global mean.
@@ -662,14 +665,6 @@ class RLTrainer:
             f'model = AutoPeftModelForCausalLM.from_pretrained("{self.output_dir}")\n```\n\n'
             f"## Config\n\n```json\n{cfg}\n```\n\n## Final metrics\n\n```json\n{metrics}\n```\n"
         )
-
-
-class _nullcontext:
-    def __enter__(self):
-        return None
-
-    def __exit__(self, *exc):
-        return False
 
 
 __all__ = ["EvalResult", "RLTrainer", "RewardError"]
