@@ -143,7 +143,9 @@ class ClassifierReward(InstantReward):
             ``model`` when that is a string.
         label: class index, or a label name from ``config.label2id``.
         output: ``"logit"``, or ``"probability"`` (softmax of ``label``; sigmoid for a single-logit head).
-        include_prompt: score ``prompt + completion`` rather than the completion alone.
+        include_prompt: score ``prompt + completion`` rather than the completion alone. ``None``: what
+            the model was trained on (``config.rlreward_include_prompt``, written by
+            ``recipes/train_reward_model.py``), else ``False``.
         per_token: ``"prefix_delta"``, ``"attention"`` or ``None`` (sequence scores only).
         batch_size: sequences per forward pass.
         max_length: longest reward-model input; the prompt is cut from the left, then the completion
@@ -167,7 +169,7 @@ class ClassifierReward(InstantReward):
         *,
         label: int | str = 0,
         output: str = "logit",
-        include_prompt: bool = False,
+        include_prompt: bool | None = None,
         per_token: str | None = "prefix_delta",
         batch_size: int = 32,
         max_length: int | None = None,
@@ -199,6 +201,8 @@ class ClassifierReward(InstantReward):
         self.model, self.tokenizer = model, tokenizer
         self.device = torch.device(device) if device is not None else next(model.parameters()).device
         self.label = _resolve_label(model.config, label)
+        if include_prompt is None:
+            include_prompt = bool(getattr(model.config, "rlreward_include_prompt", False))
         self.output, self.include_prompt, self.per_token = output, include_prompt, per_token
         self.batch_size, self.name = batch_size, name
         self.max_length = max_length or _position_limit(model, tokenizer)
