@@ -32,7 +32,7 @@ def test_block_extraction_honours_no_test_marker():
     assert python_blocks(text) == [(2, "a = 1\n")]
 
 
-@pytest.mark.parametrize("page", ["custom_rewards.md"])
+@pytest.mark.parametrize("page", ["custom_rewards.md", "rewards.md", "quickstart.md"])
 def test_python_examples_run(page, tokenizer, capsys):
     text = (DOCS / page).read_text(encoding="utf-8")
     blocks = python_blocks(text)
