@@ -14,9 +14,11 @@ calls :func:`run`. Everything else, including the output folder's layout, is her
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import json
 import os
+import re
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -29,6 +31,8 @@ from rlreward.trainers import PPOConfig, PPOTrainer
 from rlreward.trainers.base import EvalResult
 
 RewardFactory = Callable[[Any], Any]  # policy tokenizer -> reward
+# (folder or Hub id, policy tokenizer, label) -> reward
+ClassifierFactory = Callable[[str, Any, "int | str"], Any]
 
 
 @dataclass
@@ -46,6 +50,13 @@ class ScriptArguments:
     dataset_column: str | None = field(
         default=None, metadata={"help": "Column of --dataset holding the text (task default when None)."}
     )
+    reference_column: str | None = field(
+        default=None,
+        metadata={
+            "help": "Column of --dataset holding what a completion is checked against: gold answers, "
+            "reference translation or reply, unit tests (task default when None)."
+        },
+    )
     reward: list[str] = field(
         default_factory=list,
         metadata={
@@ -56,6 +67,10 @@ class ScriptArguments:
     reward_weights: list[float] | None = field(default=None, metadata={"help": "One weight per --reward."})
     reward_label: str | None = field(
         default=None, metadata={"help": "Classifier rewards: the label (index or name) to reward."}
+    )
+    dtype: str = field(
+        default="auto",
+        metadata={"help": "Base weights: auto (bf16 on CUDA, else fp32), float32 or bfloat16."},
     )
     eval_size: int = field(
         default=64, metadata={"help": "Held-out prompts evaluated before and after training."}
@@ -92,13 +107,17 @@ def merge_repeated_flags(argv: Sequence[str], flags: Sequence[str]) -> list[str]
 
 
 def parse_args(
-    config_class=PPOConfig, argv: Sequence[str] | None = None, defaults: dict[str, Any] | None = None
-) -> tuple[ScriptArguments, Any]:
-    """Parse into ``(ScriptArguments, config_class)``: recipe ``defaults``, then ``--config file.yaml``, then CLI flags."""
+    config_class=PPOConfig,
+    argv: Sequence[str] | None = None,
+    defaults: dict[str, Any] | None = None,
+    extra: Sequence[type] = (),
+) -> tuple[Any, ...]:
+    """Parse into ``(ScriptArguments, config_class, *extra)``: recipe ``defaults``, then ``--config
+    file.yaml``, then CLI flags. ``extra`` are a recipe's own argument dataclasses (``--language``...)."""
     from trl import TrlParser
 
     argv = merge_repeated_flags(sys.argv[1:] if argv is None else argv, ["--reward", "--reward_weights"])
-    parser = TrlParser((ScriptArguments, config_class))
+    parser = TrlParser((ScriptArguments, config_class, *extra))
     unknown = parser.set_defaults_with_config(**(defaults or {}))
     if unknown:
         raise ValueError(f"Recipe defaults name unknown fields: {unknown[::2]}.")
@@ -106,13 +125,18 @@ def parse_args(
 
 
 def load_reward(
-    spec: str, tokenizer: Any, builtins: dict[str, RewardFactory], label: str | None = None
+    spec: str,
+    tokenizer: Any,
+    builtins: dict[str, RewardFactory],
+    label: str | None = None,
+    classifier: ClassifierFactory | None = None,
 ) -> Any:
     """Turn one ``--reward`` spec into a reward object.
 
     Forms, tried in order: a built-in name; ``package.module:callable`` (a TRL-style function, an
     InstantReward instance, or a class/factory called with no arguments or with ``tokenizer=``);
-    a local folder or Hub id of a sequence classifier (``label`` picks the class).
+    a local folder or Hub id of a sequence classifier (``label`` picks the class), built by
+    ``classifier(spec, tokenizer, label)`` when a recipe needs more than a plain ``ClassifierReward``.
     """
     if spec in builtins:
         return builtins[spec](tokenizer)
@@ -128,17 +152,33 @@ def load_reward(
         if isinstance(obj, type):
             obj = _call_with_tokenizer(obj, tokenizer)
         return obj
-    from rlreward.rewards.classifier import ClassifierReward
-
+    known = ", ".join(sorted(builtins))
+    if not os.path.exists(spec) and not _looks_like_hub_id(spec):  # fail now, not after Hub retries
+        close = difflib.get_close_matches(spec, list(builtins), n=1)
+        raise ValueError(
+            f"--reward {spec!r} is not a built-in ({known}), an existing folder, package.module:callable, "
+            f"or a Hub id (org/name).{f' Did you mean {close[0]!r}?' if close else ''}"
+        )
     label_value: int | str = int(label) if label is not None and label.isdigit() else (label or 0)
     try:
-        return ClassifierReward(spec, label=label_value, policy_tokenizer=tokenizer)
+        return (classifier or _classifier_reward)(spec, tokenizer, label_value)
     except Exception as err:
-        known = ", ".join(sorted(builtins))
         raise ValueError(
             f"--reward {spec!r} is not a built-in ({known}), not package.module:callable, and could not be "
             f"loaded as a sequence classifier ({type(err).__name__}: {err})."
         ) from err
+
+
+def _looks_like_hub_id(spec: str) -> bool:
+    """``org/name``, where ``org`` is not a local folder (``outputs/missing_model`` is a missing path)."""
+    org = spec.split("/", 1)[0]
+    return bool(re.fullmatch(r"[\w.-]+/[\w.-]+", spec)) and not org.startswith(".") and not os.path.isdir(org)
+
+
+def _classifier_reward(spec: str, tokenizer: Any, label: int | str) -> Any:
+    from rlreward.rewards.classifier import ClassifierReward
+
+    return ClassifierReward(spec, label=label, policy_tokenizer=tokenizer)
 
 
 def _call_with_tokenizer(factory: type, tokenizer: Any) -> Any:
@@ -149,15 +189,114 @@ def _call_with_tokenizer(factory: type, tokenizer: Any) -> Any:
 
 
 def build_reward(
-    args: ScriptArguments, tokenizer: Any, builtins: dict[str, RewardFactory], default: Sequence[str]
+    args: ScriptArguments,
+    tokenizer: Any,
+    builtins: dict[str, RewardFactory],
+    default: Sequence[str],
+    default_weights: Sequence[float] | None = None,
+    classifier: ClassifierFactory | None = None,
 ) -> tuple[list[InstantReward], list[float] | None]:
+    """The rewards and weights of a run: ``--reward`` / ``--reward_weights``, else the recipe's defaults.
+
+    ``--reward_weights`` alone re-weights the default rewards; ``--reward`` alone takes equal weights.
+    """
     specs = args.reward or list(default)
     weights = args.reward_weights
+    if weights is None and not args.reward and default_weights is not None:
+        weights = list(default_weights)
     if weights is not None and len(weights) != len(specs):
         raise ValueError(
-            f"Got {len(weights)} --reward_weights for {len(specs)} --reward; give one weight per reward."
+            f"Got {len(weights)} --reward_weights for {len(specs)} --reward ({', '.join(specs)}); give one "
+            "weight per reward."
         )
-    return [as_instant(load_reward(s, tokenizer, builtins, args.reward_label)) for s in specs], weights
+    rewards = [as_instant(load_reward(s, tokenizer, builtins, args.reward_label, classifier)) for s in specs]
+    return rewards, weights
+
+
+# ---------------------------------------------------------------------------- users' own data
+def load_own_dataset(args: ScriptArguments, task: str, reference: tuple[str, str] | None = None) -> Any:
+    """``--dataset`` (a local file or Hub dataset) as ``{"train", "eval"}`` in the task's columns.
+
+    ``--dataset_column`` (default ``prompt``) becomes ``prompt`` (a chat column becomes ``messages``
+    plus its last user text); with ``reference=(name, default)``, ``--reference_column`` (default
+    ``default``) becomes the column ``name`` the reward reads. ``--eval_size`` rows (seeded shuffle) are
+    held out.
+    """
+    from rlreward.data.base import load_table, to_prompt_column, train_eval_split, validate_columns
+
+    ds = to_prompt_column(load_table(args.dataset), args.dataset_column or "prompt", task)
+    if reference is not None:
+        name, default = reference
+        column = args.reference_column or default
+        fix = f"pass the column that holds the {name} with --reference_column <name>"
+        validate_columns(ds, [column], task, {column: fix})
+        if column != name:
+            ds = ds.remove_columns([name]) if name in ds.column_names else ds
+            ds = ds.rename_column(column, name)
+    return train_eval_split(ds, args.eval_size, seed=0)
+
+
+# ---------------------------------------------------------------------------- task metrics from eval rows
+def _mean(values: Sequence[float]) -> float:
+    return float(sum(values) / len(values)) if values else float("nan")
+
+
+def answer_metrics(result: EvalResult, answers_column: str = "answers") -> dict[str, float]:
+    """SQuAD exact match and token F1 (0-1) of each completion against its row's gold answers."""
+    from rlreward.rewards.metrics import exact_match, token_f1
+
+    rows = result.rows
+    return {
+        "eval/exact_match": _mean([exact_match(r["completion"], r[answers_column]) for r in rows]),
+        "eval/token_f1": _mean([token_f1(r["completion"], r[answers_column]) for r in rows]),
+    }
+
+
+def reference_metrics(
+    result: EvalResult, reference_column: str = "reference", bleu: bool = True
+) -> dict[str, float]:
+    """Corpus chrF (and BLEU), sacrebleu's 0-100 scale, of the completions against their references."""
+    from rlreward.rewards.metrics import corpus_bleu, corpus_chrf
+
+    hyps = [r["completion"] for r in result.rows]
+    refs = [r[reference_column] for r in result.rows]
+    metrics = {"eval/chrf": corpus_chrf(hyps, refs)}
+    if bleu:
+        metrics["eval/bleu"] = corpus_bleu(hyps, refs)
+    return metrics
+
+
+def code_preamble(prompt: str, entry_point: str) -> str:
+    """What a code prompt defines before ``def <entry_point>(`` (imports, helpers); '' when nothing."""
+    match = re.search(rf"^[ \t]*(?:async[ \t]+)?def[ \t]+{re.escape(entry_point)}[ \t]*\(", prompt, re.M)
+    return prompt[: match.start()] if match else ""
+
+
+def pass_at_1(rows: Sequence[dict[str, Any]], tests_column: str = "tests") -> float:
+    """Share of rows whose completion passes every unit test: pass@1 with one completion per problem.
+
+    The code is the completion's fenced block that defines the entry point (or the whole completion),
+    run after the prompt's preamble (HumanEval prompts import ``List`` and define helpers there, and
+    chat models rarely repeat them), in the sandbox of :class:`~rlreward.rewards.code.UnitTestReward`.
+    """
+    from rlreward.rewards.code import UnitTestReward, extract_code
+
+    if not rows:
+        return float("nan")
+    programs = []
+    for r in rows:
+        entry = r.get("entry_point")
+        preamble = code_preamble(str(r["prompt"]), entry) if entry else ""
+        programs.append(preamble + extract_code(r["completion"], entry)[0])
+    reward = UnitTestReward(per_token=None, syntax_weight=0.0)
+    out = reward.score(
+        [""] * len(rows),
+        programs,
+        [[0]] * len(rows),
+        tests=[r[tests_column] for r in rows],
+        entry_point=[r.get("entry_point") for r in rows],
+    )
+    return float((out.components["tests_passed"] == 1.0).float().mean())
 
 
 # ---------------------------------------------------------------------------- reporting
@@ -223,23 +362,44 @@ def run(
     extra_metrics: Callable[[EvalResult], dict[str, float]] | None = None,
     title: str = "rlreward",
     trainer_class: type = PPOTrainer,
+    *,
+    default_weights: Sequence[float] | None = None,
+    classifier: ClassifierFactory | None = None,
+    extra_eval: Callable[[Any, float], dict[str, float]] | None = None,
 ) -> dict[str, Any]:
-    """Evaluate the base policy, train, evaluate again, save and report. Returns the before/after metrics."""
-    from rlreward.models import load_causal_lm
+    """Evaluate the base policy, train, evaluate again, save and report. Returns the before/after metrics.
+
+    Args:
+        args, config: parsed by :func:`parse_args`.
+        datasets: ``{"train": ..., "eval": ...}``; the first ``args.eval_size`` eval rows are held out.
+        builtins: the recipe's reward names -> ``factory(policy_tokenizer)``.
+        default_reward, default_weights: the rewards (and weights) used when no ``--reward`` is given.
+        extra_metrics: task metrics computed from an evaluation's rows (exact match, chrF, pass@1...).
+        title: the report's title.
+        trainer_class: :class:`PPOTrainer` or :class:`ReinforceTrainer`.
+        classifier: builds classifier ``--reward`` specs (see :func:`load_reward`).
+        extra_eval: ``(trainer, temperature) -> metrics`` on data other than the held-out rows (e.g.
+            HumanEval), run with every evaluation; its metrics join the table.
+    """
+    from rlreward.models import load_causal_lm, resolve_dtype
 
     t0 = time.perf_counter()
-    model, tokenizer = load_causal_lm(args.model_name_or_path)
-    rewards, weights = build_reward(args, tokenizer, builtins, default_reward)
+    model, tokenizer = load_causal_lm(args.model_name_or_path, dtype=resolve_dtype(args.dtype))
+    rewards, weights = build_reward(args, tokenizer, builtins, default_reward, default_weights, classifier)
     train, held_out = datasets["train"], datasets["eval"]
     held_out = held_out.select(range(min(args.eval_size, len(held_out))))
     trainer = trainer_class(model, rewards, train, config, tokenizer=tokenizer, reward_weights=weights)
     acc = trainer.accelerator
     temperature = args.eval_temperature if args.eval_temperature is not None else config.temperature
-    before = None if args.skip_eval_before else trainer.evaluate(held_out, temperature=temperature)
+
+    def evaluate() -> tuple[EvalResult, dict[str, float]]:
+        result = trainer.evaluate(held_out, temperature=temperature)
+        metrics = task_metrics(result, extra_metrics)
+        return result, {**metrics, **(extra_eval(trainer, temperature) if extra_eval else {})}
+
+    before, before_metrics = (None, None) if args.skip_eval_before else evaluate()
     history = trainer.train()
-    after = trainer.evaluate(held_out, temperature=temperature)
-    before_metrics = task_metrics(before, extra_metrics) if before else None
-    after_metrics = task_metrics(after, extra_metrics)
+    after, after_metrics = evaluate()
     out = Path(config.output_dir)
     if acc.is_main_process:
         trainer.save_model(out, final_metrics=after_metrics)
