@@ -115,7 +115,10 @@ def smoke_runs(tiny_chat_model, tmp_path_factory):
     started = {}
     for name, (flags, _) in SMOKE.items():
         out = tmp_path_factory.mktemp(name)
-        command = [sys.executable, str(RECIPES / f"{name}.py"), "--model_name_or_path", str(tiny_chat_model)]
+        # The sentiment recipe goes through `accelerate launch`, as the README runs it.
+        launcher = [sys.executable, "-m", "accelerate.commands.launch", "--cpu", "--num_processes", "1"]
+        command = (launcher if name == "ppo_sentiment" else [sys.executable]) + [str(RECIPES / f"{name}.py")]
+        command += ["--model_name_or_path", str(tiny_chat_model)]
         command += TINY + ["--output_dir", str(out)] + [f.format(reward_model=reward_model) for f in flags]
         log = open(out / "log.txt", "w")  # noqa: SIM115 - closed after the run below
         started[name] = (
