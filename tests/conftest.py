@@ -15,6 +15,9 @@ from transformers import (
     PreTrainedTokenizerFast,
 )
 
+from rlreward.rewards import InstantReward, RewardOutput
+from rlreward.rewards.base import pad_token_rewards
+
 SPECIALS = ["<pad>", "<eos>", "<bos>"]
 CHARS = list(string.ascii_lowercase + " .,!?")
 #: Every printable ASCII character and the newline: enough for code, chat templates and any task's prompts.
@@ -25,6 +28,22 @@ CHAT_TEMPLATE = (
     "{% for m in messages %}<{{ m['role'] }}>{{ m['content'] }}\n{% endfor %}"
     "{% if add_generation_prompt %}<assistant>{% endif %}"
 )
+
+
+class CountToken(InstantReward):
+    """+1 at every occurrence of one token (``other`` elsewhere): a naturally per-token reward."""
+
+    name = "count_token"
+    per_token = "native"
+
+    def __init__(self, token_id: int, other: float = 0.0):
+        self.token_id, self.other = token_id, other
+
+    def score(self, prompts, completions, completion_ids, **kwargs):
+        rows = [[1.0 if t == self.token_id else self.other * (t % 3) for t in ids] for ids in completion_ids]
+        return RewardOutput(
+            torch.tensor([sum(r) for r in rows]), pad_token_rewards(rows, [len(r) for r in rows])
+        )
 
 
 def char_tokenizer(chars: list[str] = CHARS) -> PreTrainedTokenizerFast:

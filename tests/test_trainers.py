@@ -4,28 +4,11 @@ import json
 
 import pytest
 import torch
+from conftest import CountToken
 from datasets import Dataset
 
-from rlreward.rewards import InstantReward, RewardError, RewardOutput
-from rlreward.rewards.base import pad_token_rewards
+from rlreward.rewards import RewardError
 from rlreward.trainers import PPOConfig, PPOTrainer, ReinforceConfig, ReinforceTrainer
-
-
-class CountToken(InstantReward):
-    """+1 at every occurrence of one token: a naturally per-token ("instant") reward."""
-
-    name = "count_token"
-    per_token = "native"
-
-    def __init__(self, token_id: int):
-        self.token_id = token_id
-
-    def score(self, prompts, completions, completion_ids, **kwargs):
-        rows = [[1.0 if t == self.token_id else 0.0 for t in ids] for ids in completion_ids]
-        return RewardOutput(
-            torch.tensor([sum(r) for r in rows]), pad_token_rewards(rows, [len(r) for r in rows])
-        )
-
 
 PROMPTS = Dataset.from_dict({"prompt": ["hello", "abc", "the cat", "zz top"] * 4})
 

@@ -21,10 +21,10 @@ from rlreward.models.cache import (
 from rlreward.models.convert import ConversionError, pick_pad_token, strip_quantization_state
 from rlreward.models.loading import (
     load_causal_lm,
-    resolve_dtype,
     load_encoder,
     load_pretrained,
     load_tokenizer,
+    resolve_dtype,
     resolve_model,
 )
 from rlreward.models.registry import (

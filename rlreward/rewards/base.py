@@ -249,8 +249,18 @@ def evaluate_reward(
             f"prompts ({len(prompts)}), completions ({len(completions)}) and completion_ids "
             f"({len(completion_ids)}) must have the same length."
         )
+    return check_output(
+        call_score(reward, prompts, completions, completion_ids, **kwargs),
+        reward.name,
+        completions,
+        completion_ids,
+    )
+
+
+def call_score(reward: InstantReward, prompts, completions, completion_ids, **kwargs: Any) -> RewardOutput:
+    """``reward.score(...)``, with any exception re-raised as a :class:`RewardError` naming the reward."""
     try:
-        out = reward.score(prompts, completions, completion_ids, **kwargs)
+        return reward.score(prompts, completions, completion_ids, **kwargs)
     except RewardError:
         raise
     except Exception as err:
@@ -258,4 +268,3 @@ def evaluate_reward(
             f"Reward '{reward.name}' raised {type(err).__name__}: {err} (first completion: "
             f"{completion_text(completions[0])[:120]!r})."
         ) from err
-    return check_output(out, reward.name, completions, completion_ids)

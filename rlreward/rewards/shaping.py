@@ -30,6 +30,7 @@ from rlreward.rewards.base import (
     RewardError,
     RewardOutput,
     as_instant,
+    call_score,
     check_output,
     completion_text,
     token_lengths,
@@ -240,15 +241,7 @@ class CombinedReward(InstantReward):
         lengths = token_lengths(completion_ids)
         outs = []
         for part in self.parts:
-            try:
-                out = part.score(prompts, completions, completion_ids, **kwargs)
-            except RewardError:
-                raise
-            except Exception as err:
-                raise RewardError(
-                    f"Reward '{part.name}' raised {type(err).__name__}: {err} (first completion: "
-                    f"{completion_text(completions[0])[:120]!r})."
-                ) from err
+            out = call_score(part, prompts, completions, completion_ids, **kwargs)
             outs.append(check_output(out, part.name, completions, completion_ids, allow_nan=True))
         seqs = torch.stack([o.sequence for o in outs])  # (k, b)
         all_nan = torch.isnan(seqs).all(dim=0)

@@ -39,6 +39,7 @@ from rlreward.rewards.base import RewardError, as_instant, evaluate_reward
 from rlreward.rewards.shaping import CombinedReward, with_per_token
 from rlreward.rl.advantages import masked_mean
 from rlreward.rl.kl import KLController, kl_estimate
+from rlreward.rl.losses import PolicyLoss, clipped_policy_loss, token_logprobs
 from rlreward.trainers.checkpoint import load_checkpoint, resolve_checkpoint, save_checkpoint
 from rlreward.trainers.config import RLConfig
 from rlreward.trainers.rollout import (
@@ -388,6 +389,23 @@ class RLTrainer:
 
     def compute_loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         raise NotImplementedError
+
+    def policy_loss(self, batch: dict[str, torch.Tensor]) -> tuple[PolicyLoss, torch.Tensor | None]:
+        """Forward the micro-batch; the clipped policy loss over its tokens, and the values (PPO)."""
+        c = self.config
+        logits, values = self.actor_critic(
+            batch["input_ids"], batch["attention_mask"], batch["mask"].shape[1]
+        )
+        logprobs = token_logprobs(logits, batch["completion_ids"], c.temperature or 1.0)
+        loss = clipped_policy_loss(
+            logprobs,
+            batch["old_logprobs"],
+            batch["advantages"],
+            batch["mask"],
+            c.clip_range,
+            batch["num_tokens"],
+        )
+        return loss, values
 
     def update(self, rollout: Rollout) -> dict[str, float]:
         """Advantages, then clipped updates over ``num_epochs`` x mini-batches; returns mean loss stats."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 
 from rlreward.rl.advantages import gae, masked_whiten
-from rlreward.rl.losses import clipped_policy_loss, clipped_value_loss, token_logprobs
+from rlreward.rl.losses import clipped_value_loss
 from rlreward.trainers.base import RLTrainer
 from rlreward.trainers.config import PPOConfig
 from rlreward.trainers.rollout import Rollout
@@ -39,18 +39,7 @@ class PPOTrainer(RLTrainer):
 
     def compute_loss(self, batch):
         c = self.config
-        logits, values = self.actor_critic(
-            batch["input_ids"], batch["attention_mask"], batch["mask"].shape[1]
-        )
-        logprobs = token_logprobs(logits, batch["completion_ids"], c.temperature or 1.0)
-        policy = clipped_policy_loss(
-            logprobs,
-            batch["old_logprobs"],
-            batch["advantages"],
-            batch["mask"],
-            c.clip_range,
-            batch["num_tokens"],
-        )
+        policy, values = self.policy_loss(batch)
         value = clipped_value_loss(
             values,
             batch["old_values"],

@@ -11,7 +11,6 @@ from __future__ import annotations
 import torch
 
 from rlreward.rl.advantages import discounted_returns, leave_one_out_baseline, masked_whiten
-from rlreward.rl.losses import clipped_policy_loss, token_logprobs
 from rlreward.trainers.base import RLTrainer
 from rlreward.trainers.config import ReinforceConfig
 from rlreward.trainers.rollout import Rollout
@@ -35,17 +34,7 @@ class ReinforceTrainer(RLTrainer):
         return {"advantages": advantages}
 
     def compute_loss(self, batch):
-        c = self.config
-        logits, _ = self.actor_critic(batch["input_ids"], batch["attention_mask"], batch["mask"].shape[1])
-        logprobs = token_logprobs(logits, batch["completion_ids"], c.temperature or 1.0)
-        policy = clipped_policy_loss(
-            logprobs,
-            batch["old_logprobs"],
-            batch["advantages"],
-            batch["mask"],
-            c.clip_range,
-            batch["num_tokens"],
-        )
+        policy, _ = self.policy_loss(batch)
         return policy.loss, {
             "losses/policy": policy.loss.detach(),
             "losses/clipfrac": policy.clipfrac,

@@ -11,26 +11,9 @@ import torch
 from datasets import Dataset
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from conftest import char_tokenizer, tiny_llama  # noqa: E402
+from conftest import CountToken, char_tokenizer, tiny_llama  # noqa: E402
 
-from rlreward.rewards import InstantReward, RewardOutput  # noqa: E402
-from rlreward.rewards.base import pad_token_rewards  # noqa: E402
 from rlreward.trainers import PPOConfig, PPOTrainer, ReinforceConfig, ReinforceTrainer  # noqa: E402
-
-
-class CountToken(InstantReward):
-    name = "count_token"
-    per_token = "native"
-
-    def __init__(self, token_id):
-        self.token_id = token_id
-
-    def score(self, prompts, completions, completion_ids, **kwargs):
-        # Dense: every token gets a non-zero reward, so every update carries signal.
-        rows = [[1.0 if t == self.token_id else -0.1 * (t % 3) for t in ids] for ids in completion_ids]
-        return RewardOutput(
-            torch.tensor([sum(r) for r in rows]), pad_token_rewards(rows, [len(r) for r in rows])
-        )
 
 
 def main():
@@ -56,7 +39,11 @@ def main():
     )
     ds = Dataset.from_dict({"prompt": ["hello", "abc", "the cat", "zz top"] * 2})
     trainer = trainer_cls(
-        tiny_llama(len(tok)), CountToken(tok.convert_tokens_to_ids("a")), ds, config, tokenizer=tok
+        tiny_llama(len(tok)),
+        CountToken(tok.convert_tokens_to_ids("a"), other=-0.1),
+        ds,
+        config,
+        tokenizer=tok,
     )
     model = trainer.accelerator.unwrap_model(trainer.actor_critic)
     initial = {n: p.detach().cpu().clone() for n, p in model.named_parameters() if p.requires_grad}
