@@ -228,3 +228,10 @@ def test_sampler_logprobs_equal_a_fresh_forward_pass(tokenizer, policy, tmp_path
     fresh, _, _ = score_tokens(trainer.actor_critic, *inputs)
     mask = rollout.completion_mask.bool()
     assert torch.allclose(rollout.logprobs[mask], fresh[mask], atol=1e-4)
+
+
+def test_report_to_tensorboard_writes_event_files(tokenizer, policy, tmp_path):
+    config = make_config(PPOConfig, tmp_path, max_steps=2, report_to="tensorboard")
+    PPOTrainer(policy, CountToken(4), PROMPTS, config, tokenizer=tokenizer).train()
+    events = list((tmp_path / "run").rglob("events.out.tfevents.*"))
+    assert events, "no TensorBoard event file written"
