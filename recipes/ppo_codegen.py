@@ -25,7 +25,7 @@ of ~150-400 tokens (up to ~15 min on 2 cores; ``--humaneval_limit`` bounds it).
 Launch:
 
     accelerate launch recipes/ppo_codegen.py                                     # 1 process
-    accelerate launch --num_processes 2 --cpu recipes/ppo_codegen.py             # 2 CPU processes
+    accelerate launch --multi_gpu --num_processes 2 recipes/ppo_codegen.py  # 2 processes: GPUs, or CPUs (gloo)
     accelerate launch --config_file recipes/accelerate/multi_gpu.yaml recipes/ppo_codegen.py --humaneval_eval true
     python recipes/ppo_codegen.py --config recipes/configs/ppo_codegen.yaml --max_steps 10
 

@@ -28,7 +28,7 @@ Launch (train the reward model first; it lands in outputs/reward_model_dialogue)
 
     python recipes/train_reward_model.py
     accelerate launch recipes/ppo_dialogue.py                                    # 1 process
-    accelerate launch --num_processes 2 --cpu recipes/ppo_dialogue.py            # 2 CPU processes
+    accelerate launch --multi_gpu --num_processes 2 recipes/ppo_dialogue.py  # 2 processes: GPUs, or CPUs (gloo)
     accelerate launch --config_file recipes/accelerate/multi_gpu.yaml recipes/ppo_dialogue.py
     python recipes/ppo_dialogue.py --config recipes/configs/ppo_dialogue.yaml --max_steps 10
 

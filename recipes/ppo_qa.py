@@ -23,7 +23,7 @@ model answers in full sentences); F1 needs the rest.
 Launch:
 
     accelerate launch recipes/ppo_qa.py                                          # 1 process
-    accelerate launch --num_processes 2 --cpu recipes/ppo_qa.py                  # 2 CPU processes
+    accelerate launch --multi_gpu --num_processes 2 recipes/ppo_qa.py  # 2 processes: GPUs, or CPUs (gloo)
     accelerate launch --config_file recipes/accelerate/multi_gpu.yaml recipes/ppo_qa.py
     python recipes/ppo_qa.py --config recipes/configs/ppo_qa.yaml --max_steps 10
 

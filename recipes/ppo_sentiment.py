@@ -11,7 +11,7 @@ The algorithm, as run by default:
 Launch:
 
     accelerate launch recipes/ppo_sentiment.py                                   # 1 process
-    accelerate launch --num_processes 2 --cpu recipes/ppo_sentiment.py           # 2 CPU processes
+    accelerate launch --multi_gpu --num_processes 2 recipes/ppo_sentiment.py  # 2 processes: GPUs, or CPUs (gloo)
     accelerate launch --config_file recipes/accelerate/multi_gpu.yaml recipes/ppo_sentiment.py
     python recipes/ppo_sentiment.py --config recipes/configs/ppo_sentiment.yaml --max_steps 10
 

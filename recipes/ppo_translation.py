@@ -22,7 +22,7 @@ two greedy evaluations of 48 sentences. chrF's prefix re-scoring costs 0.1-0.2 s
 Launch:
 
     accelerate launch recipes/ppo_translation.py --language de                       # 1 process
-    accelerate launch --num_processes 2 --cpu recipes/ppo_translation.py --language fr
+    accelerate launch --multi_gpu --num_processes 2 recipes/ppo_translation.py --language fr
     accelerate launch --config_file recipes/accelerate/multi_gpu.yaml recipes/ppo_translation.py
     python recipes/ppo_translation.py --config recipes/configs/ppo_translation.yaml --max_steps 10
 

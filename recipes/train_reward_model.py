@@ -26,7 +26,7 @@ jobs, which left this run half the CPU (195 CPU-seconds): about 2-3 min on 2 idl
 Launch:
 
     python recipes/train_reward_model.py                                   # minilm-l6, a few minutes on CPU
-    accelerate launch --num_processes 2 --cpu recipes/train_reward_model.py
+    accelerate launch --multi_gpu --num_processes 2 recipes/train_reward_model.py   # 2 processes (not run here on CPU)
     python recipes/train_reward_model.py --config recipes/configs/train_reward_model.yaml --max_steps 20
     python recipes/train_reward_model.py --model_name_or_path smollm2-135m-instruct --use_peft \\
         --output_dir outputs/reward_model_smollm                           # causal: single-pass per-token
