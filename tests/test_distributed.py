@@ -44,3 +44,27 @@ def test_two_processes_agree_with_each_other_and_with_one(algo, tmp_path):
     relative = float((update_two - update_one).norm() / update_one.norm())
     cosine = float(torch.nn.functional.cosine_similarity(update_two, update_one, dim=0))
     assert relative < 1e-3 and cosine > 0.9999, (relative, cosine)
+
+
+@pytest.mark.distributed
+def test_sentiment_recipe_runs_on_two_processes(tiny_chat_model, tmp_path):
+    """The main recipe under 2 gloo processes: trains, evaluates the prompts split over ranks, saves once."""
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2"]
+    cmd += ["--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no"]
+    cmd += [
+        str(Path(__file__).parents[1] / "recipes" / "ppo_sentiment.py"),
+        "--model_name_or_path",
+        str(tiny_chat_model),
+    ]
+    cmd += ["--max_steps", "2", "--batch_size", "4", "--mini_batch_size", "4", "--micro_batch_size", "2"]
+    cmd += ["--max_new_tokens", "6", "--eval_size", "5", "--save_steps", "1", "--progress_bar", "false"]
+    cmd += ["--output_dir", str(out)]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
+    result = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (out / "report.md").exists() and (out / "adapter_model.safetensors").exists()
+    assert (out / "checkpoint-1" / "trainer_state.json").exists()
+    rows = (out / "samples_after.jsonl").read_text().splitlines()
+    assert len(rows) == 5  # 3 prompts on rank 0, 2 on rank 1, gathered in order
+    assert len((out / "metrics.jsonl").read_text().splitlines()) == 2

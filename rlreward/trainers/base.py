@@ -239,7 +239,9 @@ class RLTrainer:
                 f"{name} row {longest} has {len(ids[longest])} prompt tokens, more than max_prompt_length="
                 f"{self.config.max_prompt_length}; raise max_prompt_length or shorten the prompt."
             )
-        limit = getattr(self.actor_critic.policy.config, "max_position_embeddings", None)
+        limit = getattr(
+            self.accelerator.unwrap_model(self.actor_critic).policy.config, "max_position_embeddings", None
+        )
         if limit and len(ids[longest]) + self.config.max_new_tokens > limit:
             raise ValueError(
                 f"{name} row {longest} has {len(ids[longest])} prompt tokens; with max_new_tokens="
@@ -568,42 +570,51 @@ class RLTrainer:
     # ------------------------------------------------------------------ evaluation
     @torch.no_grad()
     def evaluate(self, dataset: Any | None = None, temperature: float = 0.0, seed: int = 1234) -> EvalResult:
-        """Score completions for every held-out prompt (greedy by default) on this process.
+        """Score one completion per held-out prompt (greedy by default), the prompts split over processes.
 
-        Metrics: ``eval/reward`` (mean score), ``eval/kl`` (sum over tokens of
-        ``log pi - log pi_ref`` under the sampled tokens, mean over prompts) and ``eval/ref_perplexity``
-        (``exp`` of the mean negative log-likelihood per token under the reference: fluency).
+        Every process must call it (the rows are gathered). Metrics: ``eval/reward`` (mean score),
+        ``eval/kl`` (sum over tokens of ``log pi - log pi_ref`` for the generated tokens, mean over
+        prompts) and ``eval/ref_perplexity`` (``exp`` of the mean negative log-likelihood per token under
+        the reference: fluency). Each prompt has its own sampling seed, so results do not depend on the
+        number of processes.
         """
+        from accelerate.utils import gather_object
+
         data = self._prepare_dataset(dataset, "eval_dataset") if dataset is not None else self.eval_data
         if data is None:
             raise ValueError("No eval dataset: pass one to evaluate() or to the trainer.")
-        rows_out, scores, kls, ref_nll, tokens = [], [], [], 0.0, 0
+        acc = self.accelerator
+        mine = list(range(acc.process_index, len(data["ids"]), acc.num_processes))
         size = self.config.batch_size  # generation is memory-bound: bigger batches are cheaper per sample
-        for start in range(0, len(data["ids"]), size):
-            rows = list(range(start, min(start + size, len(data["ids"]))))
+        rows_out = []
+        for start in range(0, len(mine), size):
+            rows = mine[start : start + size]
             rollout = self.generate(data, rows, [hash((seed, r)) & 0x7FFFFFFF for r in rows], temperature)
             self.score(rollout)
             mask = rollout.completion_mask.float()
             kl = ((rollout.logprobs - rollout.ref_logprobs) * mask).sum(1)
-            ref_nll += float(-(rollout.ref_logprobs * mask).sum())
-            tokens += int(mask.sum())
-            scores += rollout.scores.tolist()
-            kls += kl.tolist()
+            ref_nll = -(rollout.ref_logprobs * mask).sum(1)
             for i, r in enumerate(rows):
                 rows_out.append(
                     {
+                        "index": r,
                         "prompt": data["prompts"][r],
                         "completion": rollout.completions[i],
                         "reward": float(rollout.scores[i]),
                         "kl": float(kl[i]),
+                        "ref_nll": float(ref_nll[i]),
+                        "tokens": int(mask[i].sum()),
                         **{k: v[r] for k, v in data["extra"].items()},
                     }
                 )
+        if acc.num_processes > 1:
+            rows_out = sorted(gather_object(rows_out), key=lambda row: row["index"])
+        n, tokens = len(rows_out), sum(row["tokens"] for row in rows_out)
         metrics = {
-            "eval/reward": sum(scores) / len(scores),
-            "eval/kl": sum(kls) / len(kls),
-            "eval/ref_perplexity": math.exp(ref_nll / max(tokens, 1)),
-            "eval/mean_length": tokens / len(scores),
+            "eval/reward": sum(row["reward"] for row in rows_out) / n,
+            "eval/kl": sum(row["kl"] for row in rows_out) / n,
+            "eval/ref_perplexity": math.exp(sum(row["ref_nll"] for row in rows_out) / max(tokens, 1)),
+            "eval/mean_length": tokens / n,
         }
         return EvalResult(metrics, rows_out)
 
