@@ -401,13 +401,11 @@ def run(
     history = trainer.train()
     after, after_metrics = evaluate()
     out = Path(config.output_dir)
+    trainer.save_model(out, final_metrics=after_metrics)  # every process: it synchronises them
     if acc.is_main_process:
-        trainer.save_model(out, final_metrics=after_metrics)
         _write_report(
             out, title, args, before, after, before_metrics, after_metrics, history, time.perf_counter() - t0
         )
-    else:
-        trainer.save_model(out, final_metrics=after_metrics)
     return {"before": before_metrics, "after": after_metrics}
 
 
