@@ -58,11 +58,15 @@ def run_rlreward(method: str, args) -> list[dict]:
     )
     reward = SentimentLexiconReward(tokenizer=tok)
     if method == "rlreward_reinforce":
-        trainer = ReinforceTrainer(model, reward, data, ReinforceConfig(num_generations=4, num_epochs=1, **common), tokenizer=tok)
+        trainer = ReinforceTrainer(
+            model, reward, data, ReinforceConfig(num_generations=4, num_epochs=1, **common), tokenizer=tok
+        )
     else:
         epochs, mini = (2, 8) if method == "rlreward_ppo_2epochs" else (1, 16)
         common.update(mini_batch_size=mini)
-        trainer = PPOTrainer(model, reward, data, PPOConfig(num_epochs=epochs, densify="prefix_delta", **common), tokenizer=tok)
+        trainer = PPOTrainer(
+            model, reward, data, PPOConfig(num_epochs=epochs, densify="prefix_delta", **common), tokenizer=tok
+        )
     rows = []
     for h in trainer.train():
         rows.append(
@@ -171,7 +175,9 @@ def child(args) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--steps", type=int, default=4, help="training steps per method")
     parser.add_argument("--warmup", type=int, default=1, help="untimed first steps")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
@@ -183,9 +189,20 @@ def main() -> None:
         return child(args)
     results = {}
     for method in args.methods:
-        cmd = [sys.executable, __file__, "--method", method, "--steps", str(args.steps), "--warmup", str(args.warmup)]
+        cmd = [
+            sys.executable,
+            __file__,
+            "--method",
+            method,
+            "--steps",
+            str(args.steps),
+            "--warmup",
+            str(args.warmup),
+        ]
         cmd += ["--threads", str(args.threads), "--seed", str(args.seed)]
-        out = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "TOKENIZERS_PARALLELISM": "false"})
+        out = subprocess.run(
+            cmd, capture_output=True, text=True, env={**os.environ, "TOKENIZERS_PARALLELISM": "false"}
+        )
         line = [x for x in out.stdout.splitlines() if x.startswith("RESULT ")]
         if not line:
             print(f"{method} failed:\n{out.stderr[-3000:]}", file=sys.stderr)
@@ -193,7 +210,9 @@ def main() -> None:
         results[method] = json.loads(line[0][7:])
         print(f"done: {method}", file=sys.stderr)
     base = results.get("trl_rloo")
-    print("| method | step (s) | generate (s) | reward (s) | update (s) | tokens/s | peak memory (MB) | step vs TRL RLOO |")
+    print(
+        "| method | step (s) | generate (s) | reward (s) | update (s) | tokens/s | peak memory (MB) | step vs TRL RLOO |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for method, r in results.items():
         ratio = f"{r['step_s'] / base['step_s']:.2f}x" if base else "n/a"
