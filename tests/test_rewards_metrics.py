@@ -1,7 +1,6 @@
 """Metric rewards: parity with sacrebleu, SQuAD EM/F1 by hand, penalties by hand, per-token sums, errors."""
 
 import pickle
-import string
 import sys
 import textwrap
 import types
@@ -9,8 +8,7 @@ import types
 import pytest
 import torch
 from sacrebleu.metrics import BLEU, CHRF
-from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers
-from transformers import PreTrainedTokenizerFast
+from text_tokenizers import char_tokenizer, encode, word_tokenizer
 
 from rlreward.rewards.base import RewardError, evaluate_reward
 from rlreward.rewards.metrics import (
@@ -31,33 +29,6 @@ from rlreward.rewards.metrics import (
     sentence_chrf,
     token_f1,
 )
-
-
-def char_tokenizer() -> PreTrainedTokenizerFast:
-    """One token per printable ASCII character; decode concatenates."""
-    chars = sorted(set(string.printable) - set("\t\n\r\x0b\x0c"))
-    vocab = {"<unk>": 0, "<eos>": 1, **{c: i + 2 for i, c in enumerate(chars)}}
-    tok = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
-    tok.pre_tokenizer = pre_tokenizers.Split(Regex("."), behavior="isolated")
-    tok.decoder = decoders.Fuse()
-    return PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="<unk>", eos_token="<eos>")
-
-
-def word_tokenizer(texts: list[str]) -> PreTrainedTokenizerFast:
-    """GPT-2-like word pieces with their leading space (" Paris", ","), vocabulary from ``texts``."""
-    pre = pre_tokenizers.Split(Regex(r" ?[A-Za-z']+| ?[^A-Za-z'\s]"), behavior="isolated")
-    pieces = sorted({piece for text in texts for piece, _ in pre.pre_tokenize_str(text)})
-    tok = Tokenizer(
-        models.WordLevel({"<unk>": 0, **{p: i + 1 for i, p in enumerate(pieces)}}, unk_token="<unk>")
-    )
-    tok.pre_tokenizer = pre
-    tok.decoder = decoders.Fuse()
-    return PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="<unk>")
-
-
-def encode(tokenizer, texts):
-    return [tokenizer(t, add_special_tokens=False)["input_ids"] for t in texts]
-
 
 HYPS = ["The cat sat on the mat.", "A dog barked loudly at night", "hello"]
 REFS = [

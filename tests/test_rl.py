@@ -5,6 +5,7 @@ import math
 import pytest
 import torch
 
+from rlreward.rewards.shaping import terminal_rewards
 from rlreward.rl import (
     KLController,
     clipped_policy_loss,
@@ -15,7 +16,6 @@ from rlreward.rl import (
     leave_one_out_baseline,
     masked_mean,
     masked_whiten,
-    sparse_to_dense,
     token_logprobs,
 )
 
@@ -77,7 +77,7 @@ def test_terminal_dense_equals_classic_sparse_rlhf():
     kl = torch.randn(3, 4) * mask
     values = torch.randn(3, 4)
     beta = 0.1
-    dense = sparse_to_dense(scores, mask) - beta * kl
+    dense = terminal_rewards(scores, lengths) - beta * kl  # the trainer's own densifier
     adv, _ = gae(dense, values, mask, 1.0, 0.95)
     # The classic recipe: reward = -beta * kl at every token, score added at the last real token.
     classic = []

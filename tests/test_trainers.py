@@ -225,7 +225,7 @@ def test_sampler_logprobs_equal_a_fresh_forward_pass(tokenizer, policy, tmp_path
     rows, seeds = trainer._local_batch(0)
     rollout = trainer.generate(trainer.train_data, rows, seeds)
     inputs = (rollout.prompt_ids, rollout.prompt_mask, rollout.completion_ids, rollout.completion_mask)
-    fresh, _, _ = score_tokens(trainer.actor_critic, *inputs)
+    fresh, _ = score_tokens(trainer.actor_critic, *inputs)
     mask = rollout.completion_mask.bool()
     assert torch.allclose(rollout.logprobs[mask], fresh[mask], atol=1e-4)
 

@@ -7,7 +7,6 @@ from rlreward.rl.advantages import (
     masked_mean,
     masked_sum,
     masked_whiten,
-    sparse_to_dense,
 )
 from rlreward.rl.kl import ESTIMATORS, KLController, kl_estimate
 from rlreward.rl.losses import (
@@ -34,6 +33,5 @@ __all__ = [
     "masked_mean",
     "masked_sum",
     "masked_whiten",
-    "sparse_to_dense",
     "token_logprobs",
 ]

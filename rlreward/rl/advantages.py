@@ -117,12 +117,3 @@ def leave_one_out_baseline(returns: torch.Tensor, mask: torch.Tensor, k: int) ->
     others_count = grouped_mask.sum(1, keepdim=True) - grouped_mask
     baseline = others_sum / others_count.clamp(min=1)
     return baseline.view(b, t) * mask
-
-
-def sparse_to_dense(scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Place each sequence score on the last real token of its row: ``(b,) -> (b, t)``."""
-    lengths = mask.long().sum(1)
-    dense = torch.zeros(mask.shape, dtype=scores.dtype, device=scores.device)
-    rows = (lengths > 0).nonzero().flatten()
-    dense[rows, lengths[rows] - 1] = scores[rows]
-    return dense

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import json
 import math
 import time
@@ -272,9 +273,13 @@ class RLTrainer:
         out = []
         for pos in range(step * per_step, (step + 1) * per_step):
             epoch, offset = divmod(pos, data_size)
-            g = torch.Generator().manual_seed(self.config.seed * 7919 + epoch)
-            out.append(int(torch.randperm(data_size, generator=g)[offset]))
+            out.append(self._epoch_order(epoch, data_size)[offset])
         return out
+
+    @functools.lru_cache(maxsize=2)  # noqa: B019 - the trainer lives as long as its cache should
+    def _epoch_order(self, epoch: int, data_size: int) -> list[int]:
+        g = torch.Generator().manual_seed(self.config.seed * 7919 + epoch)
+        return torch.randperm(data_size, generator=g).tolist()
 
     def _local_batch(self, step: int) -> tuple[list[int], list[int]]:
         """This process's rows (each repeated k times) and a seed per completion."""
@@ -334,7 +339,7 @@ class RLTrainer:
         inputs = (prompt_ids, prompt_mask, completion_ids, completion_mask)
         if self.uses_value_head or self.config.num_epochs > 1:
             # One pass gives values and log-probs exactly as the update will compute them.
-            logprobs, values, _ = score_tokens(unwrapped, *inputs, temperature or 1.0, c.micro_batch_size)
+            logprobs, values = score_tokens(unwrapped, *inputs, temperature or 1.0, c.micro_batch_size)
         else:
             # A single on-policy epoch without a critic: the sampler's own log-probs are the old
             # log-probs (equal to a fresh forward pass up to float rounding), which saves a pass.

@@ -15,7 +15,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from rlreward.rl.losses import entropy_from_logits, token_logprobs
+from rlreward.rl.losses import token_logprobs
 
 
 @dataclass
@@ -203,27 +203,23 @@ def score_tokens(
     completion_mask: torch.Tensor,
     temperature: float = 1.0,
     micro_batch_size: int = 8,
-    with_entropy: bool = False,
-) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
-    """Log-probabilities (and values, entropy) of the completion tokens, in micro-batches.
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Log-probabilities (and values, for an actor-critic with a value head) of the completion tokens.
 
     Returns:
-        ``logprobs (b, t)``, ``values (b, t) | None``, ``entropy (b, t) | None``.
+        ``logprobs (b, t)``, ``values (b, t) | None``.
     """
     input_ids = torch.cat([prompt_ids, completion_ids], dim=1)
     attention_mask = torch.cat([prompt_mask, completion_mask], dim=1)
     t = completion_ids.shape[1]
-    logprobs, values, entropies = [], [], []
+    logprobs, values = [], []
     for start in range(0, input_ids.shape[0], micro_batch_size):
         rows = slice(start, start + micro_batch_size)
         logits, value = actor_critic(input_ids[rows], attention_mask[rows], t)
         logprobs.append(token_logprobs(logits, completion_ids[rows], temperature))
         if value is not None:
             values.append(value.float())
-        if with_entropy:
-            entropies.append(entropy_from_logits(logits / temperature))
-    cat = lambda xs: torch.cat(xs) if xs else None  # noqa: E731
-    return cat(logprobs), cat(values), cat(entropies)
+    return torch.cat(logprobs), torch.cat(values) if values else None
 
 
 def left_pad(sequences: list[list[int]], pad_token_id: int, device: torch.device | str = "cpu"):
@@ -236,8 +232,3 @@ def left_pad(sequences: list[list[int]], pad_token_id: int, device: torch.device
             ids[i, width - len(s) :] = torch.tensor(s)
             mask[i, width - len(s) :] = 1
     return ids.to(device), mask.to(device)
-
-
-def pad_right(x: torch.Tensor, width: int, value: float = 0.0) -> torch.Tensor:
-    """Pad the last dimension of ``x`` on the right to ``width``."""
-    return F.pad(x, (0, width - x.shape[-1]), value=value) if x.shape[-1] < width else x[..., :width]
