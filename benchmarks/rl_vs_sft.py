@@ -45,6 +45,19 @@ held-out reward interpolated at SFT's KL along its checkpoints.
     python benchmarks/rl_vs_sft.py --methods ppo_terminal ppo_instant --seeds 3 4   # add runs; saved ones
                                                      # with the same settings are reused (--overwrite reruns)
 
+``--task qa|translation|codegen|dialogue`` compares a task recipe with SFT on its reference outputs instead
+(gold answers, human translations, canonical solutions, real replies), at equal samples: the recipe's own
+PPO run (``recipes/ppo_<task>.py``, its default budget or ``--steps``), then ``--sft_baseline``: TRL's
+SFTTrainer on ``steps x batch_size`` reference examples, the same LoRA shape and learning rate. Both are
+evaluated by the recipe (greedy, its held-out split, its task metrics, KL to the base model); the base
+model is the PPO run's "before". Each run is a folder ``<output_dir>/<task>/<method>_seed<k>``, reused by a
+rerun when its ``eval.json`` says it finished (same mode and step count; ``--overwrite`` reruns), and ``<output_dir>/<task>/table.md`` the table.
+
+    python recipes/train_reward_model.py              # the dialogue task's reward model, once
+    python benchmarks/rl_vs_sft.py --task qa          # one seed at the recipe's budget: about 25 min here
+    python benchmarks/rl_vs_sft.py --task translation --seeds 0 1 2 -- --language fr   # flags after -- go
+                                                      # to the recipe
+
 Output in ``--output_dir`` (default ``outputs/rl_vs_sft``): ``table.md`` (mean ± std over seeds and the
 headline comparisons), ``results.json`` (settings, summary, headline, every run with its curves and a few
 completions), ``reward_vs_samples.png`` (training-batch and held-out reward against generated samples;
@@ -786,6 +799,101 @@ def plot(runs: list[dict], summary: dict, budget: int, path: Path) -> None:
     plt.close(fig)
 
 
+# ---------------------------------------------------------------------------------------------- task recipes
+TASKS = ("qa", "translation", "codegen", "dialogue")
+TASK_LABELS = {
+    "base": "base model",
+    "sft_reference": "SFT on reference outputs",
+    "ppo_instant": "PPO, instant reward",
+}
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _recipe_defaults(task: str) -> dict[str, Any]:
+    """``recipes/ppo_<task>.py``'s ``DEFAULTS`` (recipes are scripts: loaded by path, ``main`` not run)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"recipe_{task}", ROOT / "recipes" / f"ppo_{task}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module.DEFAULTS
+
+
+def _task_run(
+    task: str, method: str, seed: int, steps: int, flags: list[str], out: Path, overwrite: bool
+) -> dict:
+    """Run (or reuse) one recipe run; returns its ``eval.json`` plus the run's folder."""
+    folder = out / f"{method}_seed{seed}"
+    mode = {"ppo_instant": "rl", "sft_reference": "sft_baseline"}[method]
+    done = folder / "eval.json"
+    if overwrite or not done.exists() or json.loads(done.read_text()).get("mode") != mode:
+        command = [sys.executable, str(ROOT / "recipes" / f"ppo_{task}.py"), *flags]
+        command += ["--seed", str(seed), "--max_steps", str(steps), "--output_dir", str(folder)]
+        command += ["--progress_bar", "false", "--save_steps", "0"]
+        if method == "sft_reference":
+            command += ["--sft_baseline", "true", "--skip_eval_before", "true"]
+        t0 = time.perf_counter()
+        result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env={**os.environ})
+        if result.returncode:
+            raise SystemExit(
+                f"{task} {method} seed {seed} failed:\n{result.stderr[-3000:]}{result.stdout[-2000:]}"
+            )
+        print(f"done: {task} {method} seed {seed} ({time.perf_counter() - t0:.0f} s)", file=sys.stderr)
+    record = json.loads(done.read_text())
+    if mode == "rl":
+        steps_done = len((folder / "metrics.jsonl").read_text().splitlines())
+        if steps_done != steps:
+            raise SystemExit(f"{folder} ran {steps_done} steps, not {steps}; pass --overwrite to rerun it.")
+    return {**record, "folder": str(folder)}
+
+
+def task_benchmark(
+    task: str,
+    seeds: Sequence[int],
+    steps: int | None,
+    flags: list[str],
+    output_dir: str,
+    overwrite: bool = False,
+) -> str:
+    """Base, SFT on reference outputs and instant-reward PPO on a task recipe; returns the markdown table.
+
+    ``flags`` go to every recipe run (``--language fr``, ``--model_name_or_path``, batch sizes...).
+    """
+    steps = steps or _recipe_defaults(task)["max_steps"]
+    out = Path(output_dir) / task
+    out.mkdir(parents=True, exist_ok=True)
+    runs: dict[str, list[dict]] = {"base": [], "sft_reference": [], "ppo_instant": []}
+    for seed in seeds:
+        for method in ("ppo_instant", "sft_reference"):
+            record = _task_run(task, method, seed, steps, flags, out, overwrite)
+            runs[method].append({**record, "seed": seed})
+            if method == "ppo_instant" and record.get("before") and not runs["base"]:
+                runs["base"].append(
+                    {"after": record["before"], "seconds": math.nan, "samples": 0, "seed": seed}
+                )
+    samples = runs["ppo_instant"][0]["samples"]
+    keys = [k for k in runs["ppo_instant"][0]["after"] if k not in ("eval/reward", "eval/mean_length")]
+    keys += ["eval/reward", "eval/mean_length"]
+    lines = [
+        f"{task}: `recipes/ppo_{task}.py {' '.join(flags)}`, {steps} steps, {samples} samples per trained "
+        "method (PPO: completions generated; SFT: reference examples), the recipe's held-out prompts, greedy; "
+        f"mean ± std over seeds {list(seeds)}. Run time includes loading the model and the evaluations.",
+        "",
+        "| method | samples | " + " | ".join(k.removeprefix("eval/") for k in keys) + " | run time (s) |",
+        "|---" * (len(keys) + 3) + "|",
+    ]
+    for method, records in runs.items():
+        if records:
+            cells = [_fmt(mean_std([r["after"].get(k, math.nan) for r in records]), 3) for k in keys]
+            cells.append(_fmt(mean_std([r["seconds"] for r in records]), 0))
+            lines.append(f"| {TASK_LABELS[method]} | {records[0]['samples']} | " + " | ".join(cells) + " |")
+    table = "\n".join(lines) + "\n"
+    (out / "table.md").write_text(table)
+    (out / "results.json").write_text(json.dumps({"task": task, "steps": steps, "runs": runs}, indent=1))
+    return table
+
+
 # ---------------------------------------------------------------------------------------------- driver
 def parse_settings(argv: Sequence[str] | None = None) -> tuple[Settings, argparse.Namespace]:
     parser = argparse.ArgumentParser(
@@ -803,7 +911,15 @@ def parse_settings(argv: Sequence[str] | None = None) -> tuple[Settings, argpars
         else:
             parser.add_argument(f"--{f.name}", type=type(default), default=default, help=f.metadata["help"])
     parser.add_argument("--child", help=argparse.SUPPRESS)  # "method:seed": one run, in this process
+    parser.add_argument(
+        "--task",
+        default="sentiment",
+        choices=("sentiment", *TASKS),
+        help="sentiment: the methods above; a task recipe: base, SFT on its references and instant PPO.",
+    )
     args = parser.parse_args(argv)
+    if args.task != "sentiment":
+        return None, args
     values = {f.name: getattr(args, f.name) for f in fields(Settings)}
     try:
         return Settings(**values), args
@@ -812,7 +928,17 @@ def parse_settings(argv: Sequence[str] | None = None) -> tuple[Settings, argpars
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    argv = list(argv if argv is not None else sys.argv[1:])
+    recipe_flags = argv[argv.index("--") + 1 :] if "--" in argv else []  # --task: passed to the recipe
+    argv = argv[: argv.index("--")] if "--" in argv else argv
     s, args = parse_settings(argv)
+    if s is None:  # a task recipe: its own budget and one seed unless told otherwise
+        steps = args.steps if "--steps" in argv else None
+        seeds = args.seeds if "--seeds" in argv else [0]
+        if "--model" in argv:
+            recipe_flags = ["--model_name_or_path", args.model, *recipe_flags]
+        print(task_benchmark(args.task, seeds, steps, recipe_flags, args.output_dir, args.overwrite))
+        return
     out = Path(s.output_dir)
     runs_dir = out / "runs"
     runs_dir.mkdir(parents=True, exist_ok=True)

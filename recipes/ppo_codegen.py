@@ -106,6 +106,12 @@ def humaneval_pass_at_1(code_args: CodegenArguments):
     return evaluate
 
 
+def reference_answer(row) -> str | None:
+    """What ``--sft_baseline`` imitates: the task's function with its canonical body, in a fenced block."""
+    body = row.get("canonical_solution")
+    return f"```python\n{row['prompt']}{body}```" if body else None
+
+
 def main() -> None:
     # ---- config --------------------------------------------------------------------------
     args, config, code_args = parse_args(PPOConfig, defaults=DEFAULTS, extra=EXTRA_ARGS)
@@ -124,6 +130,7 @@ def main() -> None:
         held_out_pass_at_1,
         title="PPO code generation (unit tests + instant syntax credit)",
         extra_eval=humaneval_pass_at_1(code_args) if code_args.humaneval_eval else None,
+        reference=reference_answer,
     )
 
 

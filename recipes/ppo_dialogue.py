@@ -128,6 +128,7 @@ def main() -> None:
         reward_models.metrics,
         title="PPO dialogue (instant reward-model score + repetition and length terms)",
         classifier=reward_models,
+        reference=lambda row: row["reference"],  # --sft_baseline imitates the real reply
     )
 
 

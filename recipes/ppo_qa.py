@@ -90,6 +90,7 @@ def main() -> None:
         answer_metrics,
         title="PPO question answering (instant token F1 + brevity)",
         default_weights=[1.0, 1.0],
+        reference=lambda row: row["answers"][0],  # --sft_baseline imitates the first gold answer
     )
 
 

@@ -103,6 +103,7 @@ def main() -> None:
         ["chrf"],
         reference_metrics,
         title=f"PPO translation to {task.language} (instant chrF)",
+        reference=lambda row: row["reference"],  # --sft_baseline imitates the human translation
     )
 
 

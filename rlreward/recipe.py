@@ -80,6 +80,20 @@ class ScriptArguments:
         metadata={"help": "Sampling temperature for evaluation (None: the training temperature)."},
     )
     skip_eval_before: bool = field(default=False, metadata={"help": "Skip the evaluation of the base model."})
+    eval_only: bool = field(
+        default=False,
+        metadata={
+            "help": "Evaluate without training: the base model, or a saved adapter with --init_adapter <folder>."
+        },
+    )
+    sft_baseline: bool = field(
+        default=False,
+        metadata={
+            "help": "Instead of RL, fine-tune the adapter with TRL's SFTTrainer on the training rows' reference "
+            "outputs (max_steps x batch_size examples, as many as the completions RL would generate), then "
+            "evaluate and report the same way. One process; recipes with reference outputs only."
+        },
+    )
 
 
 def merge_repeated_flags(argv: Sequence[str], flags: Sequence[str]) -> list[str]:
@@ -366,6 +380,7 @@ def run(
     default_weights: Sequence[float] | None = None,
     classifier: ClassifierFactory | None = None,
     extra_eval: Callable[[Any, float], dict[str, float]] | None = None,
+    reference: Callable[[dict[str, Any]], str] | None = None,
 ) -> dict[str, Any]:
     """Evaluate the base policy, train, evaluate again, save and report. Returns the before/after metrics.
 
@@ -380,9 +395,12 @@ def run(
         classifier: builds classifier ``--reward`` specs (see :func:`load_reward`).
         extra_eval: ``(trainer, temperature) -> metrics`` on data other than the held-out rows (e.g.
             HumanEval), run with every evaluation; its metrics join the table.
+        reference: a training row -> the output SFT imitates (``--sft_baseline``); ``None`` when the task
+            has no reference outputs.
     """
     from rlreward.models import load_causal_lm, resolve_dtype
 
+    _check_modes(args, reference)
     t0 = time.perf_counter()
     model, tokenizer = load_causal_lm(args.model_name_or_path, dtype=resolve_dtype(args.dtype))
     rewards, weights = build_reward(args, tokenizer, builtins, default_reward, default_weights, classifier)
@@ -397,31 +415,83 @@ def run(
         metrics = task_metrics(result, extra_metrics)
         return result, {**metrics, **(extra_eval(trainer, temperature) if extra_eval else {})}
 
-    before, before_metrics = (None, None) if args.skip_eval_before else evaluate()
-    history = trainer.train()
+    skip_before = args.skip_eval_before or args.eval_only
+    before, before_metrics = (None, None) if skip_before else evaluate()
+    if args.eval_only:
+        history = []
+    elif args.sft_baseline:
+        history = _sft_baseline(trainer, train, reference, config)
+    else:
+        history = trainer.train()
     after, after_metrics = evaluate()
     out = Path(config.output_dir)
     trainer.save_model(out, final_metrics=after_metrics)  # every process: it synchronises them
     if acc.is_main_process:
         _write_report(
-            out, title, args, before, after, before_metrics, after_metrics, history, time.perf_counter() - t0
+            out,
+            title,
+            args,
+            before,
+            after,
+            before_metrics,
+            after_metrics,
+            history,
+            time.perf_counter() - t0,
+            0 if args.eval_only else config.max_steps * config.batch_size,
         )
+
     return {"before": before_metrics, "after": after_metrics}
 
 
-def _write_report(out, title, args, before, after, before_metrics, after_metrics, history, seconds) -> None:
+def _check_modes(args: ScriptArguments, reference: Callable | None) -> None:
+    if args.eval_only and args.sft_baseline:
+        raise ValueError("--eval_only and --sft_baseline exclude each other; pass one.")
+    if args.sft_baseline and reference is None:
+        raise ValueError("--sft_baseline: this task has no reference outputs to fine-tune on; drop the flag.")
+    if args.sft_baseline and int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        raise ValueError(
+            "--sft_baseline runs on one process; launch it with python, not accelerate --num_processes."
+        )
+
+
+def _sft_baseline(trainer: Any, train: Any, reference: Callable, config: PPOConfig) -> list[dict[str, float]]:
+    """Fine-tune the trainer's (fresh or ``init_adapter``) LoRA adapter on reference outputs, in place."""
+    from rlreward.trainers.sft import reference_examples, train_sft
+
+    examples = reference_examples(trainer.tokenizer, train, reference, config, trainer.eos_token_ids[0])
+    policy = trainer.accelerator.unwrap_model(trainer.actor_critic).policy
+    model = train_sft(policy, trainer.tokenizer, examples, Path(config.output_dir) / "sft", config)
+    return [
+        {"step": h["step"], "sft/loss": h["loss"]}
+        for h in model.sft_log_history
+        if "loss" in h and "step" in h
+    ]
+
+
+def _write_report(
+    out, title, args, before, after, before_metrics, after_metrics, history, seconds, samples
+) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    (out / "eval.json").write_text(json.dumps({"before": before_metrics, "after": after_metrics}, indent=2))
+    mode = "eval_only" if args.eval_only else "sft_baseline" if args.sft_baseline else "rl"
+    summary = {
+        "before": before_metrics,
+        "after": after_metrics,
+        "mode": mode,
+        "seconds": seconds,
+        "samples": samples,  # generated completions (RL) or reference examples (SFT)
+    }
+    (out / "eval.json").write_text(json.dumps(summary, indent=2))
     for name, result in (("before", before), ("after", after)):
         if result is not None:
             with open(out / f"samples_{name}.jsonl", "w") as f:
                 for row in result.rows:
                     f.write(json.dumps(row, default=str) + "\n")
-    if history:
+    if history and "rewards/mean" in history[0]:
         plot_training(history, out / "training.png", title)
     table = comparison_table(before_metrics, after_metrics)
     report = (
-        f"# {title}\n\nPolicy `{args.model_name_or_path}`, {len(history)} steps, {seconds / 60:.1f} min.\n\n"
+        f"# {title}\n\nPolicy `{args.model_name_or_path}`, {mode}, {len(history)} steps, {seconds / 60:.1f} min."
+        "\n\n"
         f"## Held-out evaluation\n\n{table}\n\n## Samples (same prompts and seeds)\n\n{samples_table(before, after)}\n"
     )
     (out / "report.md").write_text(report)

@@ -196,3 +196,27 @@ def test_quick_run_writes_table_results_and_plot(tmp_path):
     for method, metrics in results["summary"].items():
         for key in ("eval/reward", "eval/kl", "eval/ref_perplexity", "eval/distinct_2", "peak_memory_mb"):
             assert math.isfinite(metrics[key][0]), (method, key)
+
+
+def test_task_mode_compares_a_recipe_with_sft_on_its_references(tiny_chat_model, tmp_path):
+    """``--task qa`` on a tiny model: one PPO run and one SFT run of the recipe, the base from the PPO
+    run's "before", one table; a second call reuses the finished runs."""
+    tiny = ["--batch_size", "4", "--mini_batch_size", "4", "--micro_batch_size", "4", "--max_new_tokens", "4"]
+    tiny += ["--eval_size", "2"]
+    command = [sys.executable, str(ROOT / "benchmarks" / "rl_vs_sft.py"), "--task", "qa", "--steps", "1"]
+    command += ["--model", str(tiny_chat_model), "--output_dir", str(tmp_path), "--", *tiny]
+    env = {**__import__("os").environ, "OMP_NUM_THREADS": "1"}
+    first = subprocess.run(command, capture_output=True, text=True, timeout=600, env=env)
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert first.stderr.count("done: qa") == 2
+    table = (tmp_path / "qa" / "table.md").read_text()
+    rows = [line for line in table.splitlines() if line.startswith("| ") and "method" not in line]
+    assert [r.split(" | ")[0] for r in rows] == [
+        "| base model",
+        "| SFT on reference outputs",
+        "| PPO, instant reward",
+    ]
+    assert all(r.split(" | ")[1] == ("0" if "base" in r else "4") for r in rows)  # 1 step x 4 samples
+    assert "exact_match" in table and "token_f1" in table
+    again = subprocess.run(command, capture_output=True, text=True, timeout=600, env=env)
+    assert again.returncode == 0 and "done:" not in again.stderr and again.stdout.strip() == table.strip()

@@ -23,6 +23,7 @@ from rlreward.recipe import (
     parse_args,
     pass_at_1,
     reference_metrics,
+    run,
 )
 from rlreward.rewards.base import InstantReward, as_instant
 from rlreward.rewards.classifier import ClassifierReward
@@ -107,17 +108,28 @@ SMOKE = {
 }
 
 
+# The other modes of run(): (recipe, flags, what eval.json must hold).
+MODES = {
+    "qa_sft_baseline": ("ppo_qa", ["--sft_baseline", "true"], "sft_baseline"),
+    "translation_eval_only": ("ppo_translation", ["--eval_only", "true"], "eval_only"),
+}
+
+
 @pytest.fixture(scope="module")
 def smoke_runs(tiny_chat_model, tmp_path_factory):
     """Start every recipe at once (one thread each; 2 cores overlap their imports), then wait."""
     reward_model = save_tiny_reward_model(tmp_path_factory.mktemp("reward_model"))
     env = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false", "HF_HUB_OFFLINE": "1"}
     started = {}
-    for name, (flags, _) in SMOKE.items():
+    runs = {name: (name, flags) for name, (flags, _) in SMOKE.items()}
+    runs |= {name: (recipe, flags) for name, (recipe, flags, _) in MODES.items()}
+    for name, (recipe, flags) in runs.items():
         out = tmp_path_factory.mktemp(name)
         # The sentiment recipe goes through `accelerate launch`, as the README runs it.
         launcher = [sys.executable, "-m", "accelerate.commands.launch", "--cpu", "--num_processes", "1"]
-        command = (launcher if name == "ppo_sentiment" else [sys.executable]) + [str(RECIPES / f"{name}.py")]
+        command = (launcher if name == "ppo_sentiment" else [sys.executable]) + [
+            str(RECIPES / f"{recipe}.py")
+        ]
         command += ["--model_name_or_path", str(tiny_chat_model)]
         command += TINY + ["--output_dir", str(out)] + [f.format(reward_model=reward_model) for f in flags]
         log = open(out / "log.txt", "w")  # noqa: SIM115 - closed after the run below
@@ -157,6 +169,39 @@ def test_recipe_smoke_run(smoke_runs, name):
     steps = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert len(steps) == 1 and finite_numbers(steps[0]) and "rewards/mean" in steps[0]
     assert "| eval/reward |" in (out / "report.md").read_text()
+
+
+@pytest.mark.parametrize("name", list(MODES))
+def test_recipe_modes_evaluate_like_a_training_run(smoke_runs, name):
+    """--sft_baseline trains the adapter on reference outputs, --eval_only trains nothing; both report."""
+    code, out = smoke_runs[name]
+    assert code == 0, f"{name} exited with {code}:\n{(out / 'log.txt').read_text()[-3000:]}"
+    evaluation = json.loads((out / "eval.json").read_text())
+    assert evaluation["mode"] == MODES[name][2]
+    assert finite_numbers(evaluation["after"]) and "eval/kl" in evaluation["after"]
+    assert not (out / "metrics.jsonl").exists()  # no RL step ran
+    if name == "qa_sft_baseline":
+        assert (out / "adapter_model.safetensors").is_file() and evaluation["after"]["eval/kl"] != 0.0
+        assert finite_numbers(evaluation["before"]) and evaluation["before"]["eval/kl"] == 0.0
+    else:
+        assert evaluation["before"] is None
+        assert evaluation["after"]["eval/kl"] == 0.0  # the untouched model is its own reference
+
+
+def test_sft_baseline_refuses_a_task_without_references(tmp_path):
+    args, config = parse_args(PPOConfig, ["--sft_baseline", "true", "--output_dir", str(tmp_path)])
+    with pytest.raises(ValueError, match="no reference outputs"):
+        run(args, config, None, {}, [])
+
+
+def test_codegen_sft_reference_passes_its_own_tests():
+    recipe = load_recipe("ppo_codegen")
+    from rlreward.data import load_code_tasks
+
+    rows = list(load_code_tasks()["train"].select(range(8)))
+    answers = [{**row, "completion": recipe.reference_answer(row)} for row in rows]
+    assert pass_at_1(answers) == 1.0
+    assert recipe.reference_answer({"prompt": "def f():", "tests": "assert f()"}) is None
 
 
 def test_dialogue_without_reward_model_says_how_to_get_one(tmp_path, monkeypatch):

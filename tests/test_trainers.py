@@ -235,3 +235,28 @@ def test_report_to_tensorboard_writes_event_files(tokenizer, policy, tmp_path):
     PPOTrainer(policy, CountToken(4), PROMPTS, config, tokenizer=tokenizer).train()
     events = list((tmp_path / "run").rglob("events.out.tfevents.*"))
     assert events, "no TensorBoard event file written"
+
+
+def test_init_adapter_resumes_the_saved_adapter_against_the_base_reference(tokenizer, policy, tmp_path):
+    from conftest import tiny_llama
+
+    config = make_config(PPOConfig, tmp_path, use_peft=True, max_steps=2, learning_rate=1e-2)
+    trained = PPOTrainer(policy, CountToken(4), PROMPTS, config, tokenizer=tokenizer)
+    trained.train()
+    saved = trained.save_model(tmp_path / "final")
+    again = make_config(
+        PPOConfig, tmp_path, use_peft=True, init_adapter=str(saved), output_dir=str(tmp_path / "b")
+    )
+    warm = PPOTrainer(tiny_llama(len(tokenizer)), CountToken(4), PROMPTS, again, tokenizer=tokenizer)
+    ids = torch.tensor([[5, 6, 7]])
+    policy_logits = warm.actor_critic.policy(input_ids=ids).logits
+    assert torch.allclose(policy_logits, trained.actor_critic.policy(input_ids=ids).logits, atol=1e-6)
+    with warm.actor_critic.policy.disable_adapter():  # the reference is the untouched base model
+        assert torch.allclose(
+            warm.actor_critic.policy(input_ids=ids).logits, tiny_llama(len(tokenizer))(ids).logits
+        )
+    assert not torch.allclose(policy_logits, tiny_llama(len(tokenizer))(ids).logits, atol=1e-4)
+    assert any(p.requires_grad for p in warm.actor_critic.policy.parameters())  # trained on, not frozen
+    with pytest.raises(ValueError, match="init_adapter=.*adapter_config.json"):
+        bad = make_config(PPOConfig, tmp_path, use_peft=True, init_adapter=str(tmp_path))
+        PPOTrainer(tiny_llama(len(tokenizer)), CountToken(4), PROMPTS, bad, tokenizer=tokenizer)

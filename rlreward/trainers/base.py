@@ -187,8 +187,18 @@ class RLTrainer:
             model.gradient_checkpointing_enable()
             model.config.use_cache = True
         if not c.use_peft:
+            if c.init_adapter:
+                raise ValueError("init_adapter needs use_peft=True (the adapter is trained on as LoRA).")
             return model
-        from peft import LoraConfig, get_peft_model
+        from peft import LoraConfig, PeftModel, get_peft_model
+
+        if c.init_adapter:
+            if not (Path(c.init_adapter) / "adapter_config.json").is_file():
+                raise ValueError(
+                    f"init_adapter={c.init_adapter!r} has no adapter_config.json; pass a folder written by "
+                    "save_model() or peft's save_pretrained()."
+                )
+            return PeftModel.from_pretrained(model, c.init_adapter, is_trainable=True)
 
         targets = c.lora_target_modules
         if targets != ["all-linear"]:
@@ -253,18 +263,7 @@ class RLTrainer:
         return {"prompts": prompts, "ids": ids, "extra": extra}
 
     def _tokenize_prompt(self, prompt: Any) -> list[int]:
-        tok = self.tokenizer
-        if isinstance(prompt, str) and not prompt.strip():
-            raise ValueError("Found an empty prompt; remove empty rows from the dataset.")
-        if self.config.use_chat_template and tok.chat_template:
-            messages = [{"role": "user", "content": prompt}] if isinstance(prompt, str) else prompt
-            text = tok.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
-            return tok(text, add_special_tokens=False)["input_ids"]
-        if not isinstance(prompt, str):
-            raise ValueError(
-                "Chat-message prompts need a tokenizer with a chat template (use_chat_template=True)."
-            )
-        return tok(prompt)["input_ids"]
+        return tokenize_prompt(self.tokenizer, prompt, self.config.use_chat_template)
 
     # ------------------------------------------------------------------ data
     def _global_indices(self, step: int, data_size: int) -> list[int]:
@@ -702,3 +701,22 @@ class RLTrainer:
 
 
 __all__ = ["EvalResult", "RLTrainer", "RewardError"]
+
+
+def tokenize_prompt(
+    tokenizer: PreTrainedTokenizerBase, prompt: Any, use_chat_template: bool = True
+) -> list[int]:
+    """A prompt's token ids as the trainers generate from them: a string or chat messages, through the
+    chat template (with the assistant's generation prompt) when ``use_chat_template`` and the tokenizer
+    has one, else the plain text."""
+    if isinstance(prompt, str) and not prompt.strip():
+        raise ValueError("Found an empty prompt; remove empty rows from the dataset.")
+    if use_chat_template and tokenizer.chat_template:
+        messages = [{"role": "user", "content": prompt}] if isinstance(prompt, str) else prompt
+        text = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+        return tokenizer(text, add_special_tokens=False)["input_ids"]
+    if not isinstance(prompt, str):
+        raise ValueError(
+            "Chat-message prompts need a tokenizer with a chat template (use_chat_template=True)."
+        )
+    return tokenizer(prompt)["input_ids"]

@@ -75,6 +75,11 @@ class RLConfig:
     lora_target_modules: list[str] = _help(
         "Module names to adapt, or ['all-linear'].", factory=lambda: ["all-linear"]
     )
+    init_adapter: str | None = _help(
+        "Start from this saved LoRA adapter folder (an SFT or earlier RL run) instead of a fresh one; "
+        "the reference stays the base model.",
+        None,
+    )
     gradient_checkpointing: bool = _help("Trade compute for activation memory.", False)
     # --- logging and saving ---
     logging_steps: int = _help("Log metrics every N steps.", 1)
