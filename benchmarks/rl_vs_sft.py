@@ -288,11 +288,11 @@ class Trained:
 
 
 def _lora_config():
-    from peft import LoraConfig
+    """LoRA r=16, alpha 32 on all linear layers: what the rlreward runs train."""
+    from rlreward.trainers import PPOConfig
+    from rlreward.trainers.sft import lora_config
 
-    return LoraConfig(
-        r=16, lora_alpha=32, lora_dropout=0.0, target_modules="all-linear", task_type="CAUSAL_LM"
-    )
+    return lora_config(PPOConfig(lora_r=16, lora_alpha=32))
 
 
 def _device() -> torch.device:
@@ -308,12 +308,10 @@ def train_base(s: Settings, seed: int, data, workdir: Path) -> Trained:
 
 def train_sft_best_of_n(s: Settings, seed: int, data, workdir: Path) -> Trained:
     """Best-of-n sampling from the base policy, then TRL SFT on the winners (completion-only loss)."""
-    from datasets import Dataset
-    from transformers import set_seed
-    from trl import SFTConfig, SFTTrainer
-
     from rlreward.models import load_causal_lm
     from rlreward.rewards import SentimentLexiconReward
+    from rlreward.trainers import PPOConfig
+    from rlreward.trainers.sft import train_sft
 
     model, tok = load_causal_lm(s.model)
     model.to(_device())
@@ -344,43 +342,26 @@ def train_sft_best_of_n(s: Settings, seed: int, data, workdir: Path) -> Trained:
             if i not in best or score > best[i][0]:
                 best[i] = (score, p_ids[p_mask.bool()].tolist(), c_ids[:n].tolist())
     winners = [best[i] for i in range(n_prompts)]
-    dataset = Dataset.from_dict(
-        {
-            "input_ids": [p + c for _, p, c in winners],
-            "completion_mask": [[0] * len(p) + [1] * len(c) for _, p, c in winners],
-        }
-    )
-    set_seed(seed)
-    config = SFTConfig(
-        output_dir=str(workdir / "sft"),
-        num_train_epochs=s.sft_epochs,
-        per_device_train_batch_size=s.sft_batch_size,
+    config = PPOConfig(output_dir=str(workdir), seed=seed, progress_bar=False, lora_r=16, lora_alpha=32)
+    model = train_sft(
+        model,
+        tok,
+        [(p, c) for _, p, c in winners],
+        workdir / "sft",
+        config,
+        epochs=s.sft_epochs,
+        batch_size=s.sft_batch_size,
         learning_rate=s.sft_learning_rate,
-        lr_scheduler_type="constant",
-        completion_only_loss=True,
-        max_length=None,
-        logging_steps=1,
-        save_strategy="no",
-        report_to="none",
-        use_cpu=not torch.cuda.is_available(),
-        bf16=False,
-        gradient_checkpointing=False,
-        seed=seed,
-        disable_tqdm=True,
     )
-    trainer = SFTTrainer(
-        model=model, args=config, train_dataset=dataset, processing_class=tok, peft_config=_lora_config()
-    )
-    trainer.train()
     extra = {
         "sft/sample_reward": statistics.fmean(scores_all),
         "sft/best_of_n_reward": statistics.fmean(w[0] for w in winners),
         "sft/examples": float(len(winners)),
         "sft/final_loss": next(
-            (h["loss"] for h in reversed(trainer.state.log_history) if "loss" in h), float("nan")
+            (h["loss"] for h in reversed(model.sft_log_history) if "loss" in h), float("nan")
         ),
     }
-    return Trained(trainer.accelerator.unwrap_model(trainer.model), tok, extra=extra)
+    return Trained(model, tok, extra=extra)
 
 
 def _train_rlreward(s: Settings, seed: int, data, workdir: Path, method: str) -> Trained:

@@ -120,6 +120,52 @@ def merge_repeated_flags(argv: Sequence[str], flags: Sequence[str]) -> list[str]
     return rest
 
 
+def cpu_processes_requested(parent_argv: Sequence[str], env: dict[str, str]) -> int:
+    """N of ``accelerate launch --cpu --num_processes N`` when that started this script as a single process.
+
+    Without MPI (``--mpirun_hostfile``), accelerate 1.x runs ``--cpu --num_processes N`` as one plain
+    process. ``parent_argv`` is the command line of this process's parent; 1 when nothing is missing.
+    """
+    if "WORLD_SIZE" in env or env.get("ACCELERATE_USE_CPU", "").lower() not in ("1", "true", "yes"):
+        return 1
+    args = list(parent_argv)
+    if not any("accelerate" in a for a in args[:3]) or "launch" not in " ".join(args[:4]):
+        return 1
+    script = next((i for i, a in enumerate(args) if a.endswith(".py") and "accelerate" not in a), len(args))
+    launcher = args[:script]  # the script's own flags come after it
+    if "--cpu" not in launcher or any(a.startswith("--mpirun_hostfile") for a in launcher):
+        return 1
+    for i, a in enumerate(launcher):
+        value = a.split("=", 1)[1] if a.startswith("--num_processes=") else None
+        if a == "--num_processes" and i + 1 < len(launcher):
+            value = launcher[i + 1]
+        if value is not None and value.isdigit():
+            return int(value)
+    return 1
+
+
+def relaunch_cpu_processes() -> None:
+    """Make ``accelerate launch --cpu --num_processes N script.py`` start N processes (gloo).
+
+    When accelerate started one process for it (it needs MPI for more), replace this process with
+    ``torch.distributed.run --standalone --nproc_per_node N`` running the same command line.
+    """
+    try:
+        parent = Path(f"/proc/{os.getppid()}/cmdline").read_bytes().decode().split("\0")
+    except OSError:  # not Linux
+        return
+    n = cpu_processes_requested(parent, dict(os.environ))
+    if n > 1:
+        print(
+            f"accelerate launch --cpu starts one process without MPI; starting {n} CPU processes with "
+            "torch.distributed.run (gloo) instead.",
+            file=sys.stderr,
+            flush=True,
+        )
+        command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(n)]
+        os.execv(sys.executable, command + [sys.argv[0], *sys.argv[1:]])
+
+
 def parse_args(
     config_class=PPOConfig,
     argv: Sequence[str] | None = None,
@@ -130,6 +176,8 @@ def parse_args(
     file.yaml``, then CLI flags. ``extra`` are a recipe's own argument dataclasses (``--language``...)."""
     from trl import TrlParser
 
+    if argv is None:  # a script's own command line
+        relaunch_cpu_processes()
     argv = merge_repeated_flags(sys.argv[1:] if argv is None else argv, ["--reward", "--reward_weights"])
     parser = TrlParser((ScriptArguments, config_class, *extra))
     unknown = parser.set_defaults_with_config(**(defaults or {}))
@@ -425,7 +473,8 @@ def run(
         history = trainer.train()
     after, after_metrics = evaluate()
     out = Path(config.output_dir)
-    trainer.save_model(out, final_metrics=after_metrics)  # every process: it synchronises them
+    if not args.eval_only:
+        trainer.save_model(out, final_metrics=after_metrics)  # every process: it synchronises them
     if acc.is_main_process:
         _write_report(
             out,
@@ -437,7 +486,10 @@ def run(
             after_metrics,
             history,
             time.perf_counter() - t0,
-            0 if args.eval_only else config.max_steps * config.batch_size,
+            {
+                "samples": 0 if args.eval_only else config.max_steps * config.batch_size,  # RL: generated
+                "processes": acc.num_processes,
+            },
         )
 
     return {"before": before_metrics, "after": after_metrics}
@@ -469,7 +521,7 @@ def _sft_baseline(trainer: Any, train: Any, reference: Callable, config: PPOConf
 
 
 def _write_report(
-    out, title, args, before, after, before_metrics, after_metrics, history, seconds, samples
+    out, title, args, before, after, before_metrics, after_metrics, history, seconds, meta
 ) -> None:
     out.mkdir(parents=True, exist_ok=True)
     mode = "eval_only" if args.eval_only else "sft_baseline" if args.sft_baseline else "rl"
@@ -478,7 +530,7 @@ def _write_report(
         "after": after_metrics,
         "mode": mode,
         "seconds": seconds,
-        "samples": samples,  # generated completions (RL) or reference examples (SFT)
+        **meta,
     }
     (out / "eval.json").write_text(json.dumps(summary, indent=2))
     for name, result in (("before", before), ("after", after)):

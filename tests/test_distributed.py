@@ -1,5 +1,6 @@
 """Two CPU processes (gloo) under `accelerate launch` against one process on the same global batch."""
 
+import json
 import os
 import subprocess
 import sys
@@ -68,3 +69,40 @@ def test_sentiment_recipe_runs_on_two_processes(tiny_chat_model, tmp_path):
     rows = (out / "samples_after.jsonl").read_text().splitlines()
     assert len(rows) == 5  # 3 prompts on rank 0, 2 on rank 1, gathered in order
     assert len((out / "metrics.jsonl").read_text().splitlines()) == 2
+
+
+def test_accelerate_cpu_num_processes_starts_that_many_processes(tiny_chat_model, tmp_path):
+    """`accelerate launch --cpu --num_processes 2` (one process in accelerate without MPI) runs on 2."""
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--cpu", "--num_processes", "2"]
+    cmd += [str(Path(__file__).parents[1] / "recipes" / "ppo_sentiment.py")]
+    cmd += ["--model_name_or_path", str(tiny_chat_model), "--max_steps", "1", "--batch_size", "4"]
+    cmd += ["--mini_batch_size", "4", "--micro_batch_size", "2", "--max_new_tokens", "4", "--eval_size", "3"]
+    cmd += ["--save_steps", "0", "--progress_bar", "false", "--output_dir", str(out)]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
+    result = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "starting 2 CPU processes" in result.stderr
+    assert json.loads((out / "eval.json").read_text())["processes"] == 2
+
+
+@pytest.mark.parametrize(
+    "parent,env,expected",
+    [
+        (["python", "/venv/bin/accelerate", "launch", "--cpu", "--num_processes", "2", "r.py"], {}, 2),
+        (["python", "-m", "accelerate.commands.launch", "--num_processes=4", "--cpu", "r.py"], {}, 4),
+        (["python", "/venv/bin/accelerate", "launch", "--cpu", "r.py", "--num_processes", "2"], {}, 1),
+        (["python", "/venv/bin/accelerate", "launch", "--multi_gpu", "--num_processes", "2", "r.py"], {}, 1),
+        (
+            ["python", "/venv/bin/accelerate", "launch", "--cpu", "--num_processes", "2", "r.py"],
+            {"WORLD_SIZE": "2"},
+            1,
+        ),
+        (["bash", "run.sh", "--cpu", "--num_processes", "2"], {}, 1),
+    ],
+)
+def test_cpu_processes_requested_reads_only_accelerates_own_flags(parent, env, expected):
+    from rlreward.recipe import cpu_processes_requested
+
+    assert cpu_processes_requested(parent, {"ACCELERATE_USE_CPU": "True", **env}) == expected
+    assert cpu_processes_requested(parent, env) == 1  # not started by accelerate's CPU launcher
