@@ -260,3 +260,65 @@ def test_init_adapter_resumes_the_saved_adapter_against_the_base_reference(token
     with pytest.raises(ValueError, match="init_adapter=.*adapter_config.json"):
         bad = make_config(PPOConfig, tmp_path, use_peft=True, init_adapter=str(tmp_path))
         PPOTrainer(tiny_llama(len(tokenizer)), CountToken(4), PROMPTS, bad, tokenizer=tokenizer)
+
+
+class Recorder:
+    """A callback: records what it sees and stops training after ``stop_at`` steps."""
+
+    def __init__(self, stop_at=None):
+        self.stop_at, self.steps, self.evaluations, self.ended = stop_at, [], [], None
+
+    def on_step_end(self, trainer, metrics):
+        self.steps.append(metrics["step"])
+        if metrics["step"] == self.stop_at:
+            trainer.should_stop = True
+
+    def on_evaluate(self, trainer, result):
+        self.evaluations.append((trainer.step, result.metrics["eval/reward"]))
+
+    def on_train_end(self, trainer, history):
+        self.ended = len(history)
+
+
+def test_callbacks_see_every_step_periodic_evaluations_and_can_stop_a_run(tokenizer, policy, tmp_path):
+    config = make_config(PPOConfig, tmp_path, max_steps=4, eval_steps=2, batch_size=8, mini_batch_size=8)
+    recorder = Recorder(stop_at=3)
+    trainer = PPOTrainer(
+        policy,
+        CountToken(4),
+        PROMPTS,
+        config,
+        tokenizer=tokenizer,
+        eval_dataset=PROMPTS,
+        callbacks=[recorder],
+    )
+    history = trainer.train()
+    assert recorder.steps == [1, 2, 3] and recorder.ended == 3 and len(history) == 3
+    assert [step for step, _ in recorder.evaluations] == [2]
+    assert "eval/reward" in history[1] and "eval/reward" not in history[0]
+    assert (tmp_path / "run" / "checkpoint-3").is_dir()  # a stopped run can be resumed
+    resumed = make_config(
+        PPOConfig,
+        tmp_path,
+        max_steps=4,
+        eval_steps=2,
+        batch_size=8,
+        mini_batch_size=8,
+        resume_from_checkpoint="latest",
+    )
+    from conftest import tiny_llama
+
+    rest = Recorder()
+    again = PPOTrainer(
+        tiny_llama(len(tokenizer)),
+        CountToken(4),
+        PROMPTS,
+        resumed,
+        tokenizer=tokenizer,
+        eval_dataset=PROMPTS,
+        callbacks=[rest],
+    )
+    again.train()
+    assert rest.steps == [4] and [step for step, _ in rest.evaluations] == [4]
+    with pytest.raises(ValueError, match="eval_steps=2 needs an eval_dataset"):
+        PPOTrainer(tiny_llama(len(tokenizer)), CountToken(4), PROMPTS, config, tokenizer=tokenizer).train()

@@ -85,8 +85,11 @@ class RLTrainer:
         tokenizer: PreTrainedTokenizerBase | None = None,
         reward_weights: Sequence[float] | None = None,
         eval_dataset: Any | None = None,
+        callbacks: Sequence[Any] = (),
     ):
         self.config = config
+        self.callbacks = list(callbacks)
+        self.should_stop = False  # a callback sets it to end training after the current step
         self.accelerator = Accelerator(
             # Without CUDA, processes started by `accelerate launch --multi_gpu` / torchrun join a gloo group.
             cpu=not torch.cuda.is_available(),
@@ -497,8 +500,18 @@ class RLTrainer:
             disable=not (c.progress_bar and acc.is_main_process),
             desc="train",
         )
-        while self.step < c.max_steps:
+        if c.eval_steps and self.eval_data is None:
+            raise ValueError(
+                f"eval_steps={c.eval_steps} needs an eval_dataset; pass one to the trainer or set 0."
+            )
+        self.should_stop = False
+        while self.step < c.max_steps and not self.should_stop:
             metrics = self.train_step()
+            if c.eval_steps and (self.step % c.eval_steps == 0 or self.step == c.max_steps):
+                result = self.evaluate()
+                metrics.update(result.metrics)
+                self._callback("on_evaluate", result)
+            self._callback("on_step_end", metrics)
             self.history.append(metrics)
             if acc.is_main_process:
                 with open(self.output_dir / "metrics.jsonl", "a") as f:
@@ -507,12 +520,22 @@ class RLTrainer:
                     acc.log(metrics, step=self.step)
                 bar.set_postfix(reward=f"{metrics['rewards/mean']:.3f}", kl=f"{metrics['objective/kl']:.3f}")
                 bar.update(1)
-            if c.save_steps and self.step % c.save_steps == 0 and self.step < c.max_steps:
-                self.save_checkpoint()
+            if self.should_stop or (
+                c.save_steps and self.step % c.save_steps == 0 and self.step < c.max_steps
+            ):
+                self.save_checkpoint()  # a stopped run resumes from here
         bar.close()
+        self._callback("on_train_end", self.history)
         if c.report_to != "none":
             acc.end_training()
         return self.history
+
+    def _callback(self, event: str, payload: Any) -> None:
+        """Call ``callback.<event>(trainer, payload)`` on every callback that defines it, on every process."""
+        for callback in self.callbacks:
+            method = getattr(callback, event, None)
+            if method is not None:
+                method(self, payload)
 
     def train_step(self) -> dict[str, float]:
         c, acc = self.config, self.accelerator

@@ -83,6 +83,9 @@ class RLConfig:
     gradient_checkpointing: bool = _help("Trade compute for activation memory.", False)
     # --- logging and saving ---
     logging_steps: int = _help("Log metrics every N steps.", 1)
+    eval_steps: int = _help(
+        "Evaluate on the trainer's eval_dataset every N steps (0: never); eval/* join that step's metrics.", 0
+    )
     sample_steps: int = _help("Log a table of sample completions every N steps (0: never).", 10)
     save_steps: int = _help("Checkpoint every N steps (0: only at the end).", 50)
     save_total_limit: int | None = _help("Keep at most this many checkpoints.", 2)
