@@ -361,7 +361,32 @@ def _references(value: Any, i: int, column: str) -> list[str]:
     )
 
 
-class ChrFReward(TextReward):
+class _ReferenceReward(TextReward):
+    """A sacrebleu sentence metric of the completion against the reference(s) in a dataset column, 0-1."""
+
+    def __init__(
+        self,
+        reference_column: str = "reference",
+        tokenizer: Any = None,
+        decode: Callable[[list[int]], str] | None = None,
+        per_token: str | None = "auto",
+        stride: int = 1,
+    ):
+        super().__init__(tokenizer, decode, per_token, stride)
+        self.reference_column = reference_column
+        self.columns = (reference_column,)
+
+    def scorer(self) -> Callable[[str, list[str]], float]:
+        """``(text, references) -> score`` on sacrebleu's 0-100 scale."""
+        raise NotImplementedError
+
+    def score_texts(self, prompts, texts, **kwargs):
+        refs = read_column(kwargs, self.reference_column, len(texts), self.name)
+        scorer, col = self.scorer(), self.reference_column
+        return [scorer(t, _references(r, i, col)) / 100.0 for i, (t, r) in enumerate(zip(texts, refs))], {}
+
+
+class ChrFReward(_ReferenceReward):
     """Sentence chrF of the completion against the reference(s) in a dataset column, on a 0-1 scale.
 
     chrF (Popović, 2015) is the character n-gram F-score (``beta = 2``, orders 1-6; ``word_order=2``
@@ -384,19 +409,14 @@ class ChrFReward(TextReward):
         word_order: int = 0,
         stride: int = 1,
     ):
-        super().__init__(tokenizer, decode, per_token, stride)
-        self.reference_column = reference_column
-        self.columns = (reference_column,)
+        super().__init__(reference_column, tokenizer, decode, per_token, stride)
         self.word_order = word_order
 
-    def score_texts(self, prompts, texts, **kwargs):
-        refs = read_column(kwargs, self.reference_column, len(texts), self.name)
-        scorer = _chrf_scorer(self.word_order)
-        col = self.reference_column
-        return [scorer(t, _references(r, i, col)) / 100.0 for i, (t, r) in enumerate(zip(texts, refs))], {}
+    def scorer(self):
+        return _chrf_scorer(self.word_order)
 
 
-class BLEUReward(TextReward):
+class BLEUReward(_ReferenceReward):
     """Sentence BLEU (effective order) against the reference(s) in a dataset column, on a 0-1 scale.
 
     >>> BLEUReward()(prompts=["p"], completions=["the cat sat on the mat"], reference=["the cat sat on the mat"])
@@ -405,22 +425,8 @@ class BLEUReward(TextReward):
 
     name = "bleu"
 
-    def __init__(
-        self,
-        reference_column: str = "reference",
-        tokenizer: Any = None,
-        decode: Callable[[list[int]], str] | None = None,
-        per_token: str | None = "auto",
-        stride: int = 1,
-    ):
-        super().__init__(tokenizer, decode, per_token, stride)
-        self.reference_column = reference_column
-        self.columns = (reference_column,)
-
-    def score_texts(self, prompts, texts, **kwargs):
-        refs = read_column(kwargs, self.reference_column, len(texts), self.name)
-        scorer, col = _bleu_scorer(), self.reference_column
-        return [scorer(t, _references(r, i, col)) / 100.0 for i, (t, r) in enumerate(zip(texts, refs))], {}
+    def scorer(self):
+        return _bleu_scorer()
 
 
 class _AnswerReward(TextReward):
