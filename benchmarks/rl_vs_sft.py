@@ -39,7 +39,8 @@ terminal-reward PPO's final reward (on the seed-mean training-batch curve, smoot
 checkpoints); (b) SFT against instant-reward PPO: both final (reward, KL) pairs, and instant-reward PPO's
 held-out reward interpolated at SFT's KL along its checkpoints.
 
-    python benchmarks/rl_vs_sft.py                   # all methods, seeds 0 1 2, 12 steps: about 1 h here
+    python benchmarks/rl_vs_sft.py                   # all methods, seeds 0 1 2, 8 steps: about 45 min here
+    python benchmarks/rl_vs_sft.py --eval_every 4    # plus held-out checkpoints every 4 steps
     python benchmarks/rl_vs_sft.py --quick           # smoke run: 2 steps of 8, seed 0: about 2.5 min here
     python benchmarks/rl_vs_sft.py --steps 40        # the sentiment recipe's length: about 3 h here
     python benchmarks/rl_vs_sft.py --methods ppo_terminal ppo_instant --seeds 3 4   # add runs; saved ones
@@ -68,8 +69,8 @@ jobs, fp32, one torch thread per run; two threads were 3-10x slower there, see `
 16-completion x 24-token step: PPO 20-24 s, REINFORCE 11-13 s, TRL RLOO 15-16 s, SFT about 5 s of
 best-of-n sampling per 16 samples plus its few optimizer steps; evaluating 64 held-out prompts 20-35 s,
 a 16-prompt checkpoint 5-9 s; starting a run and loading the model about 8 s. All six methods for one
-seed cost about ``76 s x steps + 330 s``, so the default (12 steps, checkpoints every 4, 3 seeds) is
-about an hour and ``--steps 40`` about three.
+seed cost about ``76 s x steps + 330 s``, so the default (8 steps, 3 seeds) is about 45 minutes and
+``--steps 40`` about three hours.
 """
 
 from __future__ import annotations
@@ -111,7 +112,7 @@ class Settings:
     model: str = field(
         default="smollm2-135m-instruct", metadata={"help": "Policy: registry name or local model folder."}
     )
-    steps: int = field(default=12, metadata={"help": "RL steps; the sample budget is steps x batch_size."})
+    steps: int = field(default=8, metadata={"help": "RL steps; the sample budget is steps x batch_size."})
     batch_size: int = field(default=16, metadata={"help": "Completions generated per RL step."})
     max_new_tokens: int = field(default=24, metadata={"help": "Completion length limit, training and eval."})
     learning_rate: float = field(default=3e-4, metadata={"help": "Learning rate of the RL methods."})
@@ -122,7 +123,10 @@ class Settings:
     sft_learning_rate: float = field(default=2e-4, metadata={"help": "SFT learning rate (LoRA)."})
     eval_size: int = field(default=64, metadata={"help": "Held-out prompts scored per method (at most 64)."})
     eval_every: int = field(
-        default=4, metadata={"help": "Held-out checkpoint every N RL steps for the curves (0: off)."}
+        default=0,
+        metadata={
+            "help": "Held-out checkpoint every N RL steps for the curves (0: off; training batches only)."
+        },
     )
     curve_eval_size: int = field(default=16, metadata={"help": "Held-out prompts per curve checkpoint."})
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2], metadata={"help": "Training seeds."})
