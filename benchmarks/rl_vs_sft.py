@@ -861,7 +861,7 @@ def task_benchmark(
     keys = [k for k in runs["ppo_instant"][0]["after"] if k not in ("eval/reward", "eval/mean_length")]
     keys += ["eval/reward", "eval/mean_length"]
     lines = [
-        f"{task}: `recipes/ppo_{task}.py {' '.join(flags)}`, {steps} steps, {samples} samples per trained "
+        f"{task}: `{' '.join([f'recipes/ppo_{task}.py', *flags])}`, {steps} steps, {samples} samples per trained "
         "method (PPO: completions generated; SFT: reference examples), the recipe's held-out prompts, greedy; "
         f"mean ± std over seeds {list(seeds)}. Run time includes loading the model and the evaluations.",
         "",
