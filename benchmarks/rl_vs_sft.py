@@ -294,7 +294,7 @@ class Trained:
 def _lora_config():
     """LoRA r=16, alpha 32 on all linear layers: what the rlreward runs train."""
     from rlreward.trainers import PPOConfig
-    from rlreward.trainers.sft import lora_config
+    from rlreward.trainers.base import lora_config
 
     return lora_config(PPOConfig(lora_r=16, lora_alpha=32))
 
@@ -347,7 +347,7 @@ def train_sft_best_of_n(s: Settings, seed: int, data, workdir: Path) -> Trained:
                 best[i] = (score, p_ids[p_mask.bool()].tolist(), c_ids[:n].tolist())
     winners = [best[i] for i in range(n_prompts)]
     config = PPOConfig(output_dir=str(workdir), seed=seed, progress_bar=False, lora_r=16, lora_alpha=32)
-    model = train_sft(
+    model, log = train_sft(
         model,
         tok,
         [(p, c) for _, p, c in winners],
@@ -361,9 +361,7 @@ def train_sft_best_of_n(s: Settings, seed: int, data, workdir: Path) -> Trained:
         "sft/sample_reward": statistics.fmean(scores_all),
         "sft/best_of_n_reward": statistics.fmean(w[0] for w in winners),
         "sft/examples": float(len(winners)),
-        "sft/final_loss": next(
-            (h["loss"] for h in reversed(model.sft_log_history) if "loss" in h), float("nan")
-        ),
+        "sft/final_loss": next((h["loss"] for h in reversed(log) if "loss" in h), float("nan")),
     }
     return Trained(model, tok, extra=extra)
 

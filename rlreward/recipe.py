@@ -512,12 +512,8 @@ def _sft_baseline(trainer: Any, train: Any, reference: Callable, config: PPOConf
 
     examples = reference_examples(trainer.tokenizer, train, reference, config, trainer.eos_token_ids[0])
     policy = trainer.accelerator.unwrap_model(trainer.actor_critic).policy
-    model = train_sft(policy, trainer.tokenizer, examples, Path(config.output_dir) / "sft", config)
-    return [
-        {"step": h["step"], "sft/loss": h["loss"]}
-        for h in model.sft_log_history
-        if "loss" in h and "step" in h
-    ]
+    _, log = train_sft(policy, trainer.tokenizer, examples, Path(config.output_dir) / "sft", config)
+    return [{"step": h["step"], "sft/loss": h["loss"]} for h in log if "loss" in h and "step" in h]
 
 
 def _write_report(

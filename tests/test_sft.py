@@ -65,7 +65,7 @@ def test_train_sft_learns_the_completions_through_a_lora_adapter(chat_tokenizer,
     unique = [list(map(list, e)) for e in dict.fromkeys((tuple(p), tuple(q)) for p, q in examples)]
     with torch.no_grad():
         nll_before, accuracy_before = completion_fit(model, unique)
-    trained = train_sft(model, chat_tokenizer, examples, tmp_path / "sft", c, epochs=4)
+    trained, log = train_sft(model, chat_tokenizer, examples, tmp_path / "sft", c, epochs=4)
     with torch.no_grad():
         nll_after, accuracy_after = completion_fit(trained, unique)
         with trained.disable_adapter():  # only the adapter moved
@@ -73,4 +73,4 @@ def test_train_sft_learns_the_completions_through_a_lora_adapter(chat_tokenizer,
     # A random tiny model's logits are nearly flat (its lm_head is not adapted), so the NLL falls a
     # little while the argmax learns every answer.
     assert accuracy_before < 0.2 and accuracy_after == 1.0 and nll_after < nll_before
-    assert any("loss" in h for h in trained.sft_log_history)
+    assert any("loss" in h for h in log)

@@ -70,6 +70,39 @@ def _peak_memory_mb(device: torch.device) -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
 
 
+def tokenize_prompt(
+    tokenizer: PreTrainedTokenizerBase, prompt: Any, use_chat_template: bool = True
+) -> list[int]:
+    """A prompt's token ids as the trainers generate from them: a string or chat messages, through the
+    chat template (with the assistant's generation prompt) when ``use_chat_template`` and the tokenizer
+    has one, else the plain text."""
+    if isinstance(prompt, str) and not prompt.strip():
+        raise ValueError("Found an empty prompt; remove empty rows from the dataset.")
+    if use_chat_template and tokenizer.chat_template:
+        messages = [{"role": "user", "content": prompt}] if isinstance(prompt, str) else prompt
+        text = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+        return tokenizer(text, add_special_tokens=False)["input_ids"]
+    if not isinstance(prompt, str):
+        raise ValueError(
+            "Chat-message prompts need a tokenizer with a chat template (use_chat_template=True)."
+        )
+    return tokenizer(prompt)["input_ids"]
+
+
+def lora_config(config: RLConfig):
+    """The LoRA adapter ``config`` asks for, as a PEFT ``LoraConfig`` (the RL trainers' and the SFT baseline's)."""
+    from peft import LoraConfig
+
+    targets = config.lora_target_modules
+    return LoraConfig(
+        r=config.lora_r,
+        lora_alpha=config.lora_alpha,
+        lora_dropout=config.lora_dropout,
+        target_modules=targets[0] if targets == ["all-linear"] else targets,
+        task_type="CAUSAL_LM",
+    )
+
+
 class RLTrainer:
     """Base class: subclasses set ``uses_value_head`` and implement ``compute_advantages`` and ``compute_loss``."""
 
@@ -193,7 +226,7 @@ class RLTrainer:
             if c.init_adapter:
                 raise ValueError("init_adapter needs use_peft=True (the adapter is trained on as LoRA).")
             return model
-        from peft import LoraConfig, PeftModel, get_peft_model
+        from peft import PeftModel, get_peft_model
 
         if c.init_adapter:
             if not (Path(c.init_adapter) / "adapter_config.json").is_file():
@@ -214,14 +247,7 @@ class RLTrainer:
                 raise ValueError(
                     f"lora_target_modules {absent} are not in the model; choose from {linear} or 'all-linear'."
                 )
-        lora = LoraConfig(
-            r=c.lora_r,
-            lora_alpha=c.lora_alpha,
-            lora_dropout=c.lora_dropout,
-            target_modules=targets[0] if targets == ["all-linear"] else targets,
-            task_type="CAUSAL_LM",
-        )
-        return get_peft_model(model, lora)
+        return get_peft_model(model, lora_config(c))
 
     def _param_groups(self) -> list[dict]:
         head = self.actor_critic.value_head
@@ -724,22 +750,3 @@ class RLTrainer:
 
 
 __all__ = ["EvalResult", "RLTrainer", "RewardError"]
-
-
-def tokenize_prompt(
-    tokenizer: PreTrainedTokenizerBase, prompt: Any, use_chat_template: bool = True
-) -> list[int]:
-    """A prompt's token ids as the trainers generate from them: a string or chat messages, through the
-    chat template (with the assistant's generation prompt) when ``use_chat_template`` and the tokenizer
-    has one, else the plain text."""
-    if isinstance(prompt, str) and not prompt.strip():
-        raise ValueError("Found an empty prompt; remove empty rows from the dataset.")
-    if use_chat_template and tokenizer.chat_template:
-        messages = [{"role": "user", "content": prompt}] if isinstance(prompt, str) else prompt
-        text = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
-        return tokenizer(text, add_special_tokens=False)["input_ids"]
-    if not isinstance(prompt, str):
-        raise ValueError(
-            "Chat-message prompts need a tokenizer with a chat template (use_chat_template=True)."
-        )
-    return tokenizer(prompt)["input_ids"]

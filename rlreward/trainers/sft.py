@@ -14,24 +14,10 @@ from typing import Any
 
 import torch
 
-from rlreward.trainers.base import tokenize_prompt
+from rlreward.trainers.base import lora_config, tokenize_prompt
 from rlreward.trainers.config import RLConfig
 
 Example = tuple[list[int], list[int]]  # (prompt ids, completion ids)
-
-
-def lora_config(config: RLConfig):
-    """The LoRA adapter the RL trainers would train, as a PEFT ``LoraConfig``."""
-    from peft import LoraConfig
-
-    targets = config.lora_target_modules
-    return LoraConfig(
-        r=config.lora_r,
-        lora_alpha=config.lora_alpha,
-        lora_dropout=config.lora_dropout,
-        target_modules=targets[0] if targets == ["all-linear"] else targets,
-        task_type="CAUSAL_LM",
-    )
 
 
 def train_sft(
@@ -44,9 +30,9 @@ def train_sft(
     epochs: int = 1,
     batch_size: int | None = None,
     learning_rate: float | None = None,
-) -> Any:
+) -> tuple[Any, list[dict[str, float]]]:
     """Fine-tune a LoRA adapter on ``prompt + completion`` token ids (loss on the completion only) with
-    TRL's ``SFTTrainer``; returns the trained ``PeftModel`` (``sft_log_history`` holds TRL's log).
+    TRL's ``SFTTrainer``; returns the trained ``PeftModel`` and TRL's log history.
 
     ``model`` is a base model (a fresh adapter shaped by ``config`` is added) or a ``PeftModel``, whose
     adapter is trained in place (an RL trainer's policy: it then evaluates and saves the SFT adapter).
@@ -95,9 +81,7 @@ def train_sft(
         model=model, args=args, train_dataset=dataset, processing_class=tokenizer, peft_config=peft_config
     )
     trainer.train()
-    model = trainer.accelerator.unwrap_model(trainer.model)
-    model.sft_log_history = trainer.state.log_history
-    return model
+    return trainer.accelerator.unwrap_model(trainer.model), trainer.state.log_history
 
 
 def reference_examples(
