@@ -793,14 +793,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _recipe_defaults(task: str) -> dict[str, Any]:
-    """``recipes/ppo_<task>.py``'s ``DEFAULTS`` (recipes are scripts: loaded by path, ``main`` not run)."""
-    import importlib.util
+    """The defaults of ``recipes/ppo_<task>.py``: its YAML, ``recipes/configs/ppo_<task>.yaml``."""
+    import yaml
 
-    spec = importlib.util.spec_from_file_location(f"recipe_{task}", ROOT / "recipes" / f"ppo_{task}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module.DEFAULTS
+    return yaml.safe_load((ROOT / "recipes" / "configs" / f"ppo_{task}.yaml").read_text())
 
 
 def _task_run(
@@ -813,7 +809,7 @@ def _task_run(
     if overwrite or not done.exists() or json.loads(done.read_text()).get("mode") != mode:
         command = [sys.executable, str(ROOT / "recipes" / f"ppo_{task}.py"), *flags]
         command += ["--seed", str(seed), "--max_steps", str(steps), "--output_dir", str(folder)]
-        command += ["--progress_bar", "false", "--save_steps", "0"]
+        command += ["--progress_bar", "false", "--save_steps", "0", "--overwrite_output_dir", "true"]
         if method == "sft_reference":
             command += ["--sft_baseline", "true", "--skip_eval_before", "true"]
         t0 = time.perf_counter()

@@ -22,117 +22,25 @@ machine, so 16 steps take ~17 min, plus ~3 min for two greedy evaluations of 40 
 ``--humaneval_eval true`` each evaluation also generates up to 256 tokens for each of 164 prompts
 of ~150-400 tokens (up to ~15 min on 2 cores; ``--humaneval_limit`` bounds it).
 
+Defaults: ``recipes/configs/ppo_codegen.yaml`` (``--config`` another YAML; flags override it).
+The task (data, rewards, metrics): ``rlreward/tasks/codegen.py``.
+
 Launch:
 
     accelerate launch recipes/ppo_codegen.py                                     # 1 process
     accelerate launch --multi_gpu --num_processes 2 recipes/ppo_codegen.py  # 2 processes: GPUs, or CPUs (gloo)
     accelerate launch --config_file recipes/accelerate/multi_gpu.yaml recipes/ppo_codegen.py --humaneval_eval true
-    python recipes/ppo_codegen.py --config recipes/configs/ppo_codegen.yaml --max_steps 10
+    python recipes/ppo_codegen.py --max_steps 10 --output_dir outputs/short
 
 Own data (MBPP style): ``--dataset mbpp.jsonl --dataset_column text --reference_column test_list``
 (tests: ``assert`` lines, or a ``check(candidate)`` function plus an ``entry_point`` column).
 Own reward: ``--reward tests_only`` (no syntax credit; densified by ``--densify``) or ``--reward my_pkg.mod:fn``.
 """
 
-from __future__ import annotations
+from pathlib import Path
 
-from dataclasses import dataclass, field
-
-from rlreward.data import load_code_tasks, load_humaneval
-from rlreward.recipe import load_own_dataset, parse_args, pass_at_1, run
-from rlreward.rewards.code import UnitTestReward
-from rlreward.trainers import PPOConfig
-
-
-@dataclass
-class CodegenArguments:
-    """Evaluation on HumanEval, after the held-out tasks."""
-
-    humaneval_eval: bool = field(default=False, metadata={"help": "Also report pass@1 on HumanEval."})
-    humaneval_limit: int | None = field(
-        default=None, metadata={"help": "Evaluate the first N problems only."}
-    )
-    humaneval_max_new_tokens: int = field(
-        default=256, metadata={"help": "Completion limit on HumanEval (its functions are longer)."}
-    )
-
-
-EXTRA_ARGS = (CodegenArguments,)  # parsed after ScriptArguments and PPOConfig
-
-# ---- defaults of this recipe (a YAML or CLI flags override them) ------------------------
-DEFAULTS = dict(
-    output_dir="outputs/ppo_codegen",
-    eval_size=40,
-    eval_temperature=0.0,
-    max_steps=16,
-    batch_size=16,
-    mini_batch_size=8,
-    micro_batch_size=8,
-    num_epochs=2,
-    max_prompt_length=512,
-    max_new_tokens=80,
-    learning_rate=3e-4,
-    kl_coef=0.05,
-    densify="terminal",  # a sequence-only code reward is not re-run on every prefix
-    save_steps=8,
-    sample_steps=4,
-)
-
-BUILTIN_REWARDS = {
-    "unit_tests": lambda tokenizer: UnitTestReward(tokenizer=tokenizer),
-    "tests_only": lambda tokenizer: UnitTestReward(per_token=None, syntax_weight=0.0),
-}
-
-
-def held_out_pass_at_1(result) -> dict[str, float]:
-    return {"eval/pass@1": pass_at_1(result.rows)}
-
-
-def humaneval_pass_at_1(code_args: CodegenArguments):
-    """``(trainer, temperature) -> {"humaneval/pass@1": ...}`` for :func:`run`'s ``extra_eval``."""
-    problems = load_humaneval()
-    if code_args.humaneval_limit is not None:
-        problems = problems.select(range(min(code_args.humaneval_limit, len(problems))))
-
-    def evaluate(trainer, temperature: float) -> dict[str, float]:
-        limit = trainer.config.max_new_tokens
-        trainer.config.max_new_tokens = code_args.humaneval_max_new_tokens
-        try:
-            rows = trainer.evaluate(problems, temperature=temperature).rows
-        finally:
-            trainer.config.max_new_tokens = limit
-        return {"humaneval/pass@1": pass_at_1(rows)}
-
-    return evaluate
-
-
-def reference_answer(row) -> str | None:
-    """What ``--sft_baseline`` imitates: the task's function with its canonical body, in a fenced block."""
-    body = row.get("canonical_solution")
-    return f"```python\n{row['prompt']}{body}```" if body else None
-
-
-def main() -> None:
-    # ---- config --------------------------------------------------------------------------
-    args, config, code_args = parse_args(PPOConfig, defaults=DEFAULTS, extra=EXTRA_ARGS)
-    # ---- data: prompt (signature + docstring), tests, entry_point --------------------------
-    if args.dataset:
-        data = load_own_dataset(args, f"codegen: {args.dataset}", reference=("tests", "tests"))
-    else:
-        data = load_code_tasks(eval_size=args.eval_size, seed=0)
-    # ---- model, reward, trainer, train, evaluate, save, report ----------------------------
-    run(
-        args,
-        config,
-        data,
-        BUILTIN_REWARDS,
-        ["unit_tests"],
-        held_out_pass_at_1,
-        title="PPO code generation (unit tests + instant syntax credit)",
-        extra_eval=humaneval_pass_at_1(code_args) if code_args.humaneval_eval else None,
-        reference=reference_answer,
-    )
-
+from rlreward.cli import main
+from rlreward.tasks.codegen import TASK
 
 if __name__ == "__main__":
-    main()
+    main(TASK, Path(__file__).parent / "configs" / "ppo_codegen.yaml")

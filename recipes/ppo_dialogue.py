@@ -30,107 +30,17 @@ Launch (train the reward model first; it lands in outputs/reward_model_dialogue)
     accelerate launch recipes/ppo_dialogue.py                                    # 1 process
     accelerate launch --multi_gpu --num_processes 2 recipes/ppo_dialogue.py  # 2 processes: GPUs, or CPUs (gloo)
     accelerate launch --config_file recipes/accelerate/multi_gpu.yaml recipes/ppo_dialogue.py
-    python recipes/ppo_dialogue.py --config recipes/configs/ppo_dialogue.yaml --max_steps 10
+    python recipes/ppo_dialogue.py --max_steps 10 --output_dir outputs/short
 
 Another reward model: ``--reward path/to/rm --reward repetition --reward length --reward_weights 1 1 1``
 (``--reward`` replaces the whole default list). Own data: ``--dataset chats.jsonl --dataset_column
 messages --reference_column reply`` (a column of chats, or of plain user texts).
 """
 
-from __future__ import annotations
+from pathlib import Path
 
-import os
-import sys
-
-from rlreward.data import load_dialogue
-from rlreward.recipe import load_own_dataset, parse_args, reference_metrics, run
-from rlreward.rewards.classifier import ClassifierReward
-from rlreward.rewards.metrics import LengthPenalty, RepetitionPenalty
-from rlreward.trainers import PPOConfig
-
-DEFAULT_REWARD_MODEL = "outputs/reward_model_dialogue"
-
-# ---- defaults of this recipe (a YAML or CLI flags override them) ------------------------
-DEFAULTS = dict(
-    output_dir="outputs/ppo_dialogue",
-    eval_size=48,
-    eval_temperature=0.0,
-    max_steps=32,
-    batch_size=16,
-    mini_batch_size=8,
-    micro_batch_size=8,
-    num_epochs=2,
-    max_new_tokens=32,
-    learning_rate=3e-4,
-    kl_coef=0.05,
-    densify="prefix_delta",
-    save_steps=16,
-    sample_steps=8,
-)
-
-BUILTIN_REWARDS = {
-    "repetition": lambda tokenizer: RepetitionPenalty(n=3),
-    "length": lambda tokenizer: LengthPenalty(target_tokens=20, per_token_cost=0.02),
-}
-
-
-class RewardModels:
-    """Loads classifier ``--reward`` specs as reward models of the reply given its context, and
-    reports the first one's mean score on evaluation replies."""
-
-    def __init__(self):
-        self.loaded: list[ClassifierReward] = []
-
-    def __call__(self, spec: str, tokenizer, label) -> ClassifierReward:
-        model = ClassifierReward(spec, label=label, include_prompt=True, policy_tokenizer=tokenizer)
-        # train_reward_model.py records whether it scored the context too; the default is yes.
-        model.include_prompt = getattr(model.model.config, "rlreward_include_prompt", True)
-        model.name = "reward_model"
-        self.loaded.append(model)
-        return model
-
-    def metrics(self, result) -> dict[str, float]:
-        metrics = reference_metrics(result, bleu=False)
-        if self.loaded:
-            rows = result.rows
-            scores = self.loaded[0]([r["prompt"] for r in rows], [r["completion"] for r in rows])
-            metrics["eval/reward_model"] = sum(scores) / len(scores)
-        return metrics
-
-
-def main() -> None:
-    # ---- config --------------------------------------------------------------------------
-    args, config = parse_args(PPOConfig, defaults=DEFAULTS)
-    needs_default_model = DEFAULT_REWARD_MODEL in (args.reward or [DEFAULT_REWARD_MODEL])
-    if needs_default_model and not os.path.isdir(DEFAULT_REWARD_MODEL):
-        sys.exit(
-            f"No reward model at {DEFAULT_REWARD_MODEL}: run `python recipes/train_reward_model.py` first, "
-            "or pass --reward <reward model folder> (plus --reward repetition --reward length)."
-        )
-    # ---- data: messages (the context as a chat), reference (the real next reply) ------------
-    if args.dataset:
-        data = load_own_dataset(args, f"dialogue: {args.dataset}", reference=("reference", "reference"))
-    else:
-        data = load_dialogue(eval_size=args.eval_size, seed=0)
-    # The policy and the reward model see the context as chat messages (the reward model's text:
-    # the turns joined by newlines, then the reply, as train_reward_model.py trains it).
-    if "messages" not in data["train"].column_names:
-        data = data.map(lambda row: {"messages": [{"role": "user", "content": row["prompt"]}]})
-    data = data.remove_columns("prompt")
-    # ---- model, reward, trainer, train, evaluate, save, report ----------------------------
-    reward_models = RewardModels()
-    run(
-        args,
-        config,
-        data,
-        BUILTIN_REWARDS,
-        [DEFAULT_REWARD_MODEL, "repetition", "length"],
-        reward_models.metrics,
-        title="PPO dialogue (instant reward-model score + repetition and length terms)",
-        classifier=reward_models,
-        reference=lambda row: row["reference"],  # --sft_baseline imitates the real reply
-    )
-
+from rlreward.cli import main
+from rlreward.tasks.dialogue import TASK
 
 if __name__ == "__main__":
-    main()
+    main(TASK, Path(__file__).parent / "configs" / "ppo_dialogue.yaml")

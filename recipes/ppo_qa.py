@@ -20,79 +20,25 @@ and gold answers 3-4, so completions get at most 24. A step of 16 such completio
 min for two greedy evaluations of 48 questions. The brevity term moves within a few steps (the base
 model answers in full sentences); F1 needs the rest.
 
+Defaults: ``recipes/configs/ppo_qa.yaml`` (``--config`` another YAML; flags override it).
+The task (data, rewards, metrics): ``rlreward/tasks/qa.py``.
+
 Launch:
 
     accelerate launch recipes/ppo_qa.py                                          # 1 process
     accelerate launch --multi_gpu --num_processes 2 recipes/ppo_qa.py  # 2 processes: GPUs, or CPUs (gloo)
     accelerate launch --config_file recipes/accelerate/multi_gpu.yaml recipes/ppo_qa.py
-    python recipes/ppo_qa.py --config recipes/configs/ppo_qa.yaml --max_steps 10
+    python recipes/ppo_qa.py --max_steps 10 --output_dir outputs/short
 
 Own data (SQuAD style, a ``context`` column is used when present):
 ``--dataset rajpurkar/squad --dataset_column question --reference_column answers``.
 Own reward: ``--reward exact_match --reward length --reward_weights 1 1`` or ``--reward my_pkg.mod:fn``.
 """
 
-from __future__ import annotations
+from pathlib import Path
 
-from rlreward.data import load_qa
-from rlreward.recipe import answer_metrics, parse_args, run
-from rlreward.rewards.metrics import ExactMatchReward, LengthPenalty, TokenF1Reward
-from rlreward.trainers import PPOConfig
-
-# ---- defaults of this recipe (a YAML or CLI flags override them) ------------------------
-DEFAULTS = dict(
-    output_dir="outputs/ppo_qa",
-    eval_size=48,
-    eval_temperature=0.0,
-    max_steps=36,
-    batch_size=16,
-    mini_batch_size=8,
-    micro_batch_size=8,
-    num_epochs=2,
-    max_new_tokens=24,
-    learning_rate=3e-4,
-    kl_coef=0.05,
-    densify="prefix_delta",
-    save_steps=12,
-    sample_steps=12,
-)
-
-# An answer of a few words is 3-6 tokens; past that, each token costs 0.02 (a whole F1 point is 1.0).
-BRIEF_TOKENS, COST_PER_TOKEN = 6, 0.02
-
-BUILTIN_REWARDS = {
-    "token_f1": lambda tokenizer: TokenF1Reward(tokenizer=tokenizer),
-    "exact_match": lambda tokenizer: ExactMatchReward(tokenizer=tokenizer),
-    "length": lambda tokenizer: LengthPenalty(BRIEF_TOKENS, COST_PER_TOKEN),
-}
-
-
-def main() -> None:
-    # ---- config --------------------------------------------------------------------------
-    args, config = parse_args(PPOConfig, defaults=DEFAULTS)
-    # ---- data: prompt (the question, or passage + question) and answers (list of str) -------
-    if args.dataset:
-        data = load_qa(
-            args.dataset,
-            question_column=args.dataset_column or "question",
-            answers_column=args.reference_column or "answers",
-            eval_size=args.eval_size,
-        )
-    else:
-        data = load_qa(eval_size=args.eval_size, seed=0)
-    # ---- model, reward, trainer, train, evaluate, save, report ----------------------------
-    run(
-        args,
-        config,
-        data,
-        BUILTIN_REWARDS,
-        ["token_f1", "length"],
-        answer_metrics,
-        title="PPO question answering (instant token F1 + brevity)",
-        default_weights=[1.0, 1.0],
-        reference=lambda row: row["answers"][0],  # --sft_baseline imitates the first gold answer
-    )
-
+from rlreward.cli import main
+from rlreward.tasks.qa import TASK
 
 if __name__ == "__main__":
-    main()
+    main(TASK, Path(__file__).parent / "configs" / "ppo_qa.yaml")

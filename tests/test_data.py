@@ -121,7 +121,7 @@ def test_validate_columns_names_missing_column_present_columns_and_fix():
     message = str(error.value)
     assert "'prompt'" in message
     assert "['text', 'label']" in message
-    assert "--prompt_column" in message
+    assert "--dataset_column" in message
     validate_columns(ds, ["text"], "sentiment")  # present: no error
 
 
@@ -477,7 +477,7 @@ def test_squad_style_data_maps_to_prompt_and_answers(tmp_path):
 def test_qa_missing_column_names_the_flag(tmp_path):
     path = write_jsonl(tmp_path / "qa.jsonl", [{"q": "Capital of France?", "answers": ["Paris"]}])
     with pytest.raises(
-        DataError, match=r"no 'question' column \(columns present: \['q', 'answers'\]\); .*--question_column"
+        DataError, match=r"no 'question' column \(columns present: \['q', 'answers'\]\); .*--dataset_column"
     ):
         load_qa(path)
     parts = load_qa(path, question_column="q", eval_size=0)

