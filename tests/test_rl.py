@@ -185,3 +185,26 @@ def test_token_logprobs_equals_log_softmax():
     logits, tokens = torch.randn(2, 3, 7), torch.randint(0, 7, (2, 3))
     expected = torch.log_softmax(logits / 0.7, -1).gather(-1, tokens[..., None]).squeeze(-1)
     assert torch.allclose(token_logprobs(logits, tokens, 0.7), expected, atol=1e-6)
+
+
+def test_masked_whiten_keeps_the_variance_of_values_far_from_zero():
+    torch.manual_seed(0)
+    noise = torch.randn(4, 64)
+    values = 1e4 + 1e-2 * noise  # float32: one-pass E[x^2] - E[x]^2 cancels to rounding noise here
+    mask = torch.ones(4, 64)
+    exact = values.double()
+    expected = ((exact - exact.mean()) / exact.std()).float()
+    torch.testing.assert_close(masked_whiten(values, mask), expected, atol=1e-4, rtol=0)
+    assert masked_whiten(values, mask).dtype == torch.float32
+
+
+@pytest.mark.parametrize("gamma", [1.0, 0.9])
+def test_discounted_returns_stop_at_mask_holes_like_gae(gamma):
+    torch.manual_seed(0)
+    rewards = torch.randn(3, 6)
+    mask = torch.tensor([[1, 1, 0, 1, 1, 0], [1, 1, 1, 1, 1, 1], [0, 1, 1, 0, 0, 1]])
+    _, gae_returns = gae(rewards, torch.zeros(3, 6), mask, gamma, lam=1.0)
+    returns = discounted_returns(rewards, mask, gamma)
+    torch.testing.assert_close(returns, gae_returns)
+    # the hole at position 2 ends the first episode: G_0 = r_0 + gamma r_1, nothing from r_3, r_4
+    assert returns[0, 0] == pytest.approx(float(rewards[0, 0] + gamma * rewards[0, 1]))

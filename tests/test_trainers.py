@@ -7,7 +7,7 @@ import torch
 from conftest import CountToken
 from datasets import Dataset
 
-from rlreward.rewards import RewardError
+from rlreward.rewards import FunctionReward, NormalizedReward, RewardError
 from rlreward.trainers import PPOConfig, PPOTrainer, ReinforceConfig, ReinforceTrainer
 
 PROMPTS = Dataset.from_dict({"prompt": ["hello", "abc", "the cat", "zz top"] * 4})
@@ -194,10 +194,10 @@ def test_micro_batch_split_does_not_change_the_gradient(trainer_cls, config_cls,
     """Losses are normalised by the mini-batch's token count, so gradient accumulation is exact."""
     from conftest import tiny_llama
 
-    grads = {}
+    grads, logged = {}, {}
     for micro in (8, 4, 2):
         config = make_config(
-            config_cls, tmp_path, max_steps=1, batch_size=8, micro_batch_size=micro, learning_rate=0.0
+            config_cls, tmp_path, max_steps=1, batch_size=8, micro_batch_size=micro, learning_rate=1e-3
         )
         config.num_epochs = 1
         trainer = trainer_cls(tiny_llama(len(tokenizer)), CountToken(4), PROMPTS, config, tokenizer=tokenizer)
@@ -210,10 +210,16 @@ def test_micro_batch_split_does_not_change_the_gradient(trainer_cls, config_cls,
             return _step(*args, **kwargs)
 
         trainer.optimizer.step = capture
-        trainer.train()
+        logged[micro] = trainer.train()[0]
     assert grads[8].norm() > 0
     for micro in (4, 2):
         assert torch.allclose(grads[micro], grads[8], rtol=1e-4, atol=1e-7), micro
+        # The logged losses are the mini-batch's, not a micro-batch's share of it.
+        for key in ("losses/policy", "losses/value", "losses/clipfrac", "losses/approx_kl"):
+            if key in logged[8]:
+                assert logged[micro][key] == pytest.approx(logged[8][key], rel=1e-4, abs=1e-7), (micro, key)
+    if trainer_cls is PPOTrainer:  # (REINFORCE's first-epoch policy loss is -mean(A) = 0 by construction)
+        assert logged[8]["losses/value"] > 1e-4
 
 
 def test_sampler_logprobs_equal_a_fresh_forward_pass(tokenizer, policy, tmp_path):
@@ -322,3 +328,76 @@ def test_callbacks_see_every_step_periodic_evaluations_and_can_stop_a_run(tokeni
     assert rest.steps == [4] and [step for step, _ in rest.evaluations] == [4]
     with pytest.raises(ValueError, match="eval_steps=2 needs an eval_dataset"):
         PPOTrainer(tiny_llama(len(tokenizer)), CountToken(4), PROMPTS, config, tokenizer=tokenizer).train()
+
+
+@pytest.mark.parametrize("temperature", [0.0, 0.7])
+def test_eval_kl_is_zero_for_an_untrained_adapter_whatever_the_temperatures(tokenizer, tmp_path, temperature):
+    """Policy and reference log-probs are both taken at temperature 1 in evaluate()."""
+    from conftest import tiny_llama
+
+    results = {}
+    for train_temperature in (0.7, 1.0):
+        config = make_config(
+            PPOConfig, tmp_path / str(train_temperature), use_peft=True, temperature=train_temperature
+        )
+        trainer = PPOTrainer(tiny_llama(len(tokenizer)), CountToken(4), PROMPTS, config, tokenizer=tokenizer)
+        results[train_temperature] = trainer.evaluate(PROMPTS.select(range(4)), temperature=temperature)
+    for result in results.values():
+        assert result.metrics["eval/kl"] == pytest.approx(0.0, abs=1e-5)  # policy == reference
+    # The reference's perplexity of the same text does not depend on the training temperature.
+    assert [r["completion"] for r in results[0.7].rows] == [r["completion"] for r in results[1.0].rows]
+    assert results[0.7].metrics["eval/ref_perplexity"] == pytest.approx(
+        results[1.0].metrics["eval/ref_perplexity"], rel=1e-5
+    )
+
+
+def count_a(prompts, completions, completion_ids, **kwargs):
+    """A sequence-only reward (the trainer densifies it): the number of 'a' tokens (id 3)."""
+    return [float(sum(1 for t in ids if t == 3)) for ids in completion_ids]
+
+
+def test_resume_with_a_normalized_reward_equals_an_uninterrupted_run(tokenizer, tmp_path):
+    from conftest import tiny_llama
+
+    drop = lambda h: {k: v for k, v in h.items() if not k.startswith("perf/")}  # noqa: E731
+
+    def run(folder, max_steps, resume=None):
+        config = make_config(
+            PPOConfig, folder, max_steps=max_steps, save_steps=2, resume_from_checkpoint=resume
+        )
+        reward = NormalizedReward(FunctionReward(count_a))
+        trainer = PPOTrainer(tiny_llama(len(tokenizer)), reward, PROMPTS, config, tokenizer=tokenizer)
+        return trainer, reward, trainer.train()
+
+    full, full_reward, full_history = run(tmp_path / "full", 4)
+    run(tmp_path / "part", 2)
+    _, resumed_reward, _ = run(tmp_path / "part", 4, resume="latest")
+    resumed_history = [
+        json.loads(line) for line in (tmp_path / "part" / "run" / "metrics.jsonl").read_text().splitlines()
+    ]
+    assert resumed_reward.moments.count == full_reward.moments.count == 4 * 16
+    assert resumed_reward.moments.mean == pytest.approx(full_reward.moments.mean, rel=1e-9)
+    for a, b in zip(full_history, resumed_history):
+        for k in drop(a):
+            assert a[k] == pytest.approx(b[k], rel=1e-5, abs=1e-6), (a["step"], k)
+    # Evaluation uses the statistics without moving them.
+    before = full.reward.state_dict()
+    full.evaluate(PROMPTS.select(range(4)))
+    assert full.reward.state_dict() == before and not full_reward.frozen
+
+
+def test_eos_rate_counts_an_eos_in_the_last_column_as_stopped(tokenizer, policy, tmp_path):
+    config = make_config(PPOConfig, tmp_path, max_steps=1, batch_size=8, mini_batch_size=8)
+    trainer = PPOTrainer(policy, CountToken(4), PROMPTS, config, tokenizer=tokenizer)
+    generate = trainer.generate
+
+    def generate_with_known_endings(*args, **kwargs):
+        rollout = generate(*args, **kwargs)
+        b, t = rollout.completion_ids.shape
+        ids = torch.full((b, t), 5)
+        ids[: b // 2, -1] = 1  # half end with EOS exactly at max_new_tokens, half are cut off
+        rollout.completion_ids, rollout.completion_mask = ids, torch.ones(b, t, dtype=torch.long)
+        return rollout
+
+    trainer.generate = generate_with_known_endings
+    assert trainer.train()[0]["completions/eos_rate"] == 0.5

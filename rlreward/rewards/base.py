@@ -38,11 +38,19 @@ class RewardOutput:
             (``t = max(len(ids) for ids in completion_ids)``), zero on padding; ``None`` when the
             reward only knows sequence scores (the trainer then densifies them).
         components: named ``(b,)`` sub-scores, logged as ``rewards/<name>``.
+        token_components: named ``(b, t)`` per-token rewards of each source of ``tokens`` (the
+            weighted parts of a :class:`~rlreward.rewards.CombinedReward`), summing to ``tokens``;
+            empty when the reward is a single source. Trainers use them for per-source baselines.
+
+    A ``NaN`` sequence score (TRL's ``None``) means the reward *abstains* for that sample: it has no
+    opinion, and its per-token rewards on that row are zero. :class:`~rlreward.rewards.CombinedReward`
+    sums the rewards that did not abstain; a reward used alone must score every sample.
     """
 
     sequence: torch.Tensor
     tokens: torch.Tensor | None = None
     components: dict[str, torch.Tensor] = field(default_factory=dict)
+    token_components: dict[str, torch.Tensor] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return self.sequence.shape[0]
@@ -103,6 +111,38 @@ def token_lengths(completion_ids: Sequence[Sequence[int]]) -> list[int]:
     return [len(ids) for ids in completion_ids]
 
 
+class MissingCompletionIds(Sequence[int]):
+    """Stands in for a completion's token ids when a reward is called without them.
+
+    ``reward(prompts=..., completions=...)`` asks for sequence scores only. A reward that scores text
+    does not need the ids; one that reads them must get the real ones, not made-up ones, so reading a
+    token id from this placeholder raises a :class:`RewardError` that says so. Its length is the
+    text's length in characters (at least 1): shapes of per-token outputs still validate, but no
+    reward should take it for a token count.
+    """
+
+    def __init__(self, completion: Any, reward_name: str):
+        self._len = max(1, len(completion_text(completion)))
+        self._reward_name = reward_name
+
+    def __len__(self) -> int:
+        return self._len
+
+    def __getitem__(self, index):
+        raise RewardError(
+            f"Reward '{self._reward_name}' reads the policy's completion token ids, but was called "
+            "without them; pass completion_ids=... (TRL's trainers and rlreward's do)."
+        )
+
+    def __repr__(self) -> str:
+        return f"MissingCompletionIds(len={self._len})"
+
+
+def ids_are_missing(completion_ids: Sequence[Sequence[int]]) -> bool:
+    """True when ``completion_ids`` are :class:`MissingCompletionIds` placeholders."""
+    return any(isinstance(ids, MissingCompletionIds) for ids in completion_ids)
+
+
 class InstantReward:
     """Base class for rewards that may return per-token rewards.
 
@@ -117,6 +157,9 @@ class InstantReward:
     #: How this reward computes per-token rewards itself ("prefix_delta", "attention", ...);
     #: ``None`` when it returns sequence scores only and the trainer densifies them.
     per_token: str | None = None
+    #: While frozen, a reward with running statistics (:class:`~rlreward.rewards.NormalizedReward`)
+    #: uses them but does not update them: trainers freeze the reward during evaluation.
+    frozen: bool = False
 
     def score(
         self,
@@ -128,10 +171,40 @@ class InstantReward:
         raise NotImplementedError
 
     def __call__(self, prompts, completions, completion_ids=None, **kwargs) -> list[float]:
-        if completion_ids is None:
-            completion_ids = [[0] * max(1, len(completion_text(c))) for c in completions]
+        if completion_ids is None:  # sequence scores from the text; reading an id is an error
+            completion_ids = [MissingCompletionIds(c, self.name) for c in completions]
         out = self.score(prompts, completions, completion_ids, **kwargs)
         return out.sequence.tolist()
+
+    # ---------------------------------------------------------------- state
+    def children(self) -> list[InstantReward]:
+        """The rewards this one wraps (a wrapper's inner reward, a combination's parts); ``[]`` for a leaf.
+
+        :meth:`state_dict`, :meth:`load_state_dict` and :meth:`freeze` reach through them, so a trainer
+        finds the state of a reward however it was wrapped (densified, combined, normalised).
+        """
+        return []
+
+    def state_dict(self) -> dict[str, Any]:
+        """What training changes in this reward and the rewards it wraps (for checkpoints); ``{}`` if nothing."""
+        return {str(i): s for i, child in enumerate(self.children()) if (s := child.state_dict())}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned."""
+        children = self.children()
+        for key, value in state.items():
+            if not key.isdigit() or int(key) >= len(children):
+                raise ValueError(
+                    f"Reward '{self.name}' has no state '{key}'; the checkpoint was written with a "
+                    "different reward. Resume with the same rewards."
+                )
+            children[int(key)].load_state_dict(value)
+
+    def freeze(self, frozen: bool = True) -> None:
+        """Stop (or resume) updating running statistics, here and in the wrapped rewards."""
+        self.frozen = frozen
+        for child in self.children():
+            child.freeze(frozen)
 
     @property
     def __name__(self) -> str:  # TRL names reward functions by __name__ in its logs.
@@ -141,8 +214,9 @@ class InstantReward:
 class FunctionReward(InstantReward):
     """Adapts a TRL-style reward function (``list[float | None]``) to an :class:`InstantReward`.
 
-    ``None`` (TRL's "not applicable to this sample") becomes NaN, which :func:`combine` skips like TRL's
-    ``nansum``; a lone reward must not return ``None``.
+    ``None`` (TRL's "not applicable to this sample") becomes NaN: the reward abstains for that sample,
+    and :class:`~rlreward.rewards.CombinedReward` sums the others, like TRL's ``nansum``; a lone reward
+    must not return ``None``. Called without ``completion_ids``, the function gets ``None`` for them.
     """
 
     def __init__(self, fn: Callable[..., Any], name: str | None = None):
@@ -170,6 +244,11 @@ class FunctionReward(InstantReward):
         seq = [math.nan if v is None else float(v) for v in values]
         return RewardOutput(sequence=torch.tensor(seq, dtype=torch.float32))
 
+    def __call__(self, prompts, completions, completion_ids=None, **kwargs) -> list[float | None]:
+        # TRL's convention, as the function itself defines it: no made-up ids, None stays None.
+        values = self.score(prompts, completions, completion_ids, **kwargs).sequence.tolist()
+        return [None if math.isnan(v) else v for v in values]
+
 
 def as_instant(reward: Any) -> InstantReward:
     """Wrap any reward (InstantReward, TRL function, callable object) as an :class:`InstantReward`."""
@@ -195,7 +274,9 @@ def check_output(
     """Validate a reward's output against its inputs; raise :class:`RewardError` naming the first bad sample.
 
     Args:
-        allow_nan: NaN sequence scores are allowed (TRL's ``None``), e.g. inside :func:`combine`.
+        allow_nan: NaN sequence scores (TRL's ``None``: the reward abstains for that sample) are
+            allowed, e.g. for the parts of a :class:`~rlreward.rewards.CombinedReward`; the per-token
+            rewards of an abstaining row are not checked (they are ignored).
     """
     b = len(completions)
     if not isinstance(out, RewardOutput):
@@ -205,27 +286,40 @@ def check_output(
             f"Reward '{name}' returned {tuple(out.sequence.shape)} sequence scores for {b} completions; "
             "it must return exactly one score per completion."
         )
+    abstains = torch.isnan(out.sequence)
     bad = ~torch.isfinite(out.sequence)
     if allow_nan:
-        bad &= ~torch.isnan(out.sequence)
+        bad &= ~abstains
     if bad.any():
         i = int(bad.nonzero()[0, 0])
+        hint = (
+            " (None/NaN means the reward abstains for a sample: only a part of a CombinedReward may "
+            "abstain, where the other rewards score the sample)"
+            if abstains[i]
+            else ""
+        )
         raise RewardError(
             f"Reward '{name}' returned a non-finite score ({out.sequence[i].item()}) for sample {i}: "
-            f"{completion_text(completions[i])[:200]!r}."
+            f"{completion_text(completions[i])[:200]!r}{hint}."
         )
-    if out.tokens is not None:
-        width = max(token_lengths(completion_ids), default=0)
-        if out.tokens.shape != (b, width):
+    width = max(token_lengths(completion_ids), default=0)
+    for label, tokens in [("per-token rewards", out.tokens)] + [
+        (f"per-token rewards '{k}'", v) for k, v in out.token_components.items()
+    ]:
+        if tokens is None:
+            continue
+        if tokens.shape != (b, width):
             raise RewardError(
-                f"Reward '{name}' returned per-token rewards of shape {tuple(out.tokens.shape)}; expected "
+                f"Reward '{name}' returned {label} of shape {tuple(tokens.shape)}; expected "
                 f"({b}, {width}) aligned to the policy's completion tokens."
             )
-        bad_rows = ~torch.isfinite(out.tokens).all(dim=1)
+        bad_rows = ~torch.isfinite(tokens).all(dim=1) & ~(
+            abstains if allow_nan else torch.zeros_like(abstains)
+        )
         if bad_rows.any():
             i = int(bad_rows.nonzero()[0, 0])
             raise RewardError(
-                f"Reward '{name}' returned non-finite per-token rewards for sample {i}: "
+                f"Reward '{name}' returned non-finite {label} for sample {i}: "
                 f"{completion_text(completions[i])[:200]!r}."
             )
     for key, value in out.components.items():

@@ -15,10 +15,16 @@ Densifying strategies, for a completion of ``T`` tokens ``y_1..y_T`` with sequen
 
 Every strategy here sums to the sequence score, so the undiscounted return of a completion is
 the same whichever strategy is used; what changes is the variance of the per-token credit.
+
+Abstaining: a NaN sequence score (TRL's ``None``) means the reward has no opinion on that sample.
+Densifying keeps the NaN score and gives the row zero per-token rewards; :class:`CombinedReward` sums
+the rewards that did not abstain (per token too), and a sample on which every reward abstains is an
+error. A lone reward must score every sample.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -33,6 +39,7 @@ from rlreward.rewards.base import (
     call_score,
     check_output,
     completion_text,
+    ids_are_missing,
     token_lengths,
 )
 
@@ -78,13 +85,17 @@ def deltas_from_potentials(potentials: torch.Tensor, lengths: Sequence[int]) -> 
 
 
 def densify(out: RewardOutput, lengths: Sequence[int], strategy: str = "terminal") -> torch.Tensor:
-    """Per-token rewards for ``out``: its own ``tokens`` when present, else ``strategy`` applied to its scores."""
+    """Per-token rewards for ``out``: its own ``tokens`` when present, else ``strategy`` applied to its scores.
+
+    A row whose score is NaN (the reward abstains) gets zero per-token rewards.
+    """
     if out.tokens is not None:
         return out.tokens
+    sequence = torch.nan_to_num(out.sequence, nan=0.0, posinf=torch.inf, neginf=-torch.inf)
     if strategy == "terminal":
-        return terminal_rewards(out.sequence, lengths)
+        return terminal_rewards(sequence, lengths)
     if strategy == "uniform":
-        return uniform_rewards(out.sequence, lengths)
+        return uniform_rewards(sequence, lengths)
     raise ValueError(
         f"densify strategy {strategy!r} needs the reward's help: wrap the reward with "
         "rlreward.rewards.with_per_token(reward, strategy, tokenizer) (the trainers do this for you)."
@@ -95,9 +106,12 @@ class PrefixDeltaReward(InstantReward):
     """Instant rewards for *any* sequence reward by scoring every prefix of each completion.
 
     ``r_t = R(prefix_t) - R(prefix_{t-1})``. One reward call covers all prefixes of the batch
-    (``sum(T_i)`` texts); identical prefix texts (tokens inside a word, repeated texts) are scored once.
-    ``stride > 1`` scores every ``stride``-th prefix (and always the last) to save time; the credit of
-    the skipped positions lands on the next scored one.
+    (``sum(T_i)`` prefixes), each with its real token ids ``completion_ids[i][: j + 1]`` and its
+    decoded text (the last prefix is the completion itself), so rewards that read ids and rewards
+    that read text both score what the policy wrote. ``stride > 1`` scores every ``stride``-th prefix
+    (and always the last) to save time; the credit of the skipped positions lands on the next scored
+    one. A prefix on which the reward abstains (NaN) keeps the previous potential; a completion on
+    which it abstains abstains here too (NaN score, zero per-token rewards).
 
     Args:
         reward: the sequence reward (TRL function or InstantReward).
@@ -114,40 +128,50 @@ class PrefixDeltaReward(InstantReward):
         self.name = self.inner.name
         self.per_token = "prefix_delta"
 
+    def children(self) -> list[InstantReward]:
+        return [self.inner]
+
     def score(self, prompts, completions, completion_ids, **kwargs) -> RewardOutput:
+        if ids_are_missing(completion_ids):  # called for sequence scores only (no ids, no prefixes)
+            out = self.inner.score(prompts, completions, completion_ids, **kwargs)
+            return RewardOutput(out.sequence, None, dict(out.components))
         lengths = token_lengths(completion_ids)
-        positions: list[list[int]] = []
-        texts: dict[tuple[int, str], int] = {}  # (sample, text) -> row in the flat batch
-        flat_index: list[list[int]] = []
+        positions: list[list[int]] = []  # per sample, the scored prefix ends j (prefix = ids[: j + 1])
+        keys: list[tuple[int, int]] = []  # (sample, j) for each row of the flat batch
         for i, ids in enumerate(completion_ids):
             n = len(ids)
             pos = sorted({*range(self.stride - 1, n, self.stride), n - 1}) if n else []
             positions.append(pos)
-            rows = []
-            for j in pos:
-                text = completion_text(completions[i]) if j == n - 1 else self.decode(list(ids[: j + 1]))
-                rows.append(texts.setdefault((i, text), len(texts)))
-            flat_index.append(rows)
-        keys = list(texts)
+            keys.extend((i, j) for j in pos)
         flat_kwargs = {
             k: [v[i] for i, _ in keys] if isinstance(v, list) and len(v) == len(completions) else v
             for k, v in kwargs.items()
         }
+        flat_ids = [list(completion_ids[i][: j + 1]) for i, j in keys]
+        flat_completions = [
+            completions[i] if j == lengths[i] - 1 else _like(completions[i], self.decode(prefix))
+            for (i, j), prefix in zip(keys, flat_ids)
+        ]
         flat_prompts = [prompts[i] for i, _ in keys]
-        flat_completions = [_like(completions[i], t) for i, t in keys]
-        flat_ids = [[0] * max(1, len(t)) for _, t in keys]  # lengths only matter for validation
         flat = self.inner.score(flat_prompts, flat_completions, flat_ids, **flat_kwargs)
-        check_output(flat, self.name, flat_completions, flat_ids)
+        check_output(flat, self.name, flat_completions, flat_ids, allow_nan=True)
         phi = torch.zeros(len(completion_ids), max(lengths, default=0))
-        for i, (pos, rows) in enumerate(zip(positions, flat_index)):
-            last = 0.0
-            for j_prev, (j, row) in zip([-1, *pos], zip(pos, rows)):
-                value = float(flat.sequence[row])
+        sequence = torch.zeros(len(completion_ids))
+        flat_index, row = [], 0
+        for i, pos in enumerate(positions):
+            last, rows = 0.0, list(range(row, row + len(pos)))
+            for j_prev, j, r in zip([-1, *pos], pos, rows):
+                value = float(flat.sequence[r])
+                if math.isnan(value):  # NaN: the reward abstains on this prefix; keep the potential
+                    value = last
                 phi[i, j_prev + 1 : j + 1] = last  # skipped positions keep the previous potential
                 phi[i, j] = value
                 last = value
+            sequence[i] = float(flat.sequence[rows[-1]]) if rows else 0.0
+            flat_index.append(rows)
+            row += len(pos)
         tokens = deltas_from_potentials(phi, lengths)
-        sequence = torch.tensor([phi[i, n - 1].item() if n else 0.0 for i, n in enumerate(lengths)])
+        tokens[torch.isnan(sequence)] = 0.0  # abstains on the whole completion
         return RewardOutput(sequence=sequence, tokens=tokens, components=_last_components(flat, flat_index))
 
 
@@ -174,9 +198,12 @@ class DensifiedReward(InstantReward):
         self.name = self.inner.name
         self.per_token = strategy
 
+    def children(self) -> list[InstantReward]:
+        return [self.inner]
+
     def score(self, prompts, completions, completion_ids, **kwargs) -> RewardOutput:
         out = self.inner.score(prompts, completions, completion_ids, **kwargs)
-        check_output(out, self.name, completions, completion_ids)
+        check_output(out, self.name, completions, completion_ids, allow_nan=True)  # NaN: abstains
         tokens = densify(out, token_lengths(completion_ids), self.strategy)
         return RewardOutput(out.sequence, tokens, dict(out.components))
 
@@ -215,8 +242,11 @@ def with_per_token(
 class CombinedReward(InstantReward):
     """A weighted sum of rewards, sequence scores and per-token rewards alike.
 
-    NaN scores (TRL's ``None``: "not applicable") are skipped, like TRL's ``nansum``; a sample for which
-    every reward is NaN is an error. Each part is logged as a component under its name.
+    A part that returns NaN for a sample (TRL's ``None``) abstains: the sample's score is the weighted
+    sum of the parts that did not (TRL's ``nansum``), and its per-token rewards the weighted sum of
+    theirs. A sample on which every part abstains is an error. Each part is logged as a component
+    under its name (NaN where it abstained), and its weighted per-token rewards are returned as
+    ``token_components`` (zero where it abstained), which sum to ``tokens``.
     """
 
     def __init__(self, rewards: Sequence[Any], weights: Sequence[float] | None = None):
@@ -254,16 +284,22 @@ class CombinedReward(InstantReward):
         w = torch.tensor(self.weights, dtype=torch.float32)[:, None]
         sequence = torch.nansum(w * seqs, dim=0)
         tokens = None
+        token_components: dict[str, torch.Tensor] = {}
         if all(o.tokens is not None for o in outs):
             tokens = torch.zeros(len(completions), max(lengths, default=0))
-            for weight, o in zip(self.weights, outs):
-                valid = ~torch.isnan(o.sequence)
-                tokens += weight * o.tokens * valid[:, None]
+            for name, weight, o in zip(self.names, self.weights, outs):
+                abstains = torch.isnan(o.sequence)[:, None]
+                part = torch.where(abstains, 0.0, weight * o.tokens)  # never NaN * 0
+                token_components[name] = part
+                tokens += part
         components: dict[str, torch.Tensor] = {}
         for name, o in zip(self.names, outs):
             components[name] = o.sequence
             components.update({f"{name}/{k}": v for k, v in o.components.items()})
-        return RewardOutput(sequence, tokens, components)
+        return RewardOutput(sequence, tokens, components, token_components)
+
+    def children(self) -> list[InstantReward]:
+        return list(self.parts)
 
 
 class RunningMoments:
@@ -304,19 +340,40 @@ class NormalizedReward(InstantReward):
 
     ``r' = (r - mean) / std`` (``center=False`` only divides), applied to sequence scores and, with the
     same affine map on the total, to per-token rewards: the mean is subtracted from the last token so
-    that per-token rewards still sum to the normalised sequence score. ``clip`` bounds the result.
+    that per-token rewards still sum to the normalised sequence score. ``clip`` bounds the sequence
+    score to ``[-clip, clip]``; the per-token rewards of a clipped completion are scaled by the same
+    factor, so they still sum to it.
+
+    The statistics are updated by every call (with the scores on which the reward did not abstain)
+    unless the reward is frozen (:meth:`~rlreward.rewards.InstantReward.freeze`; trainers freeze it
+    while they evaluate), and they are part of :meth:`state_dict`, which trainers checkpoint.
     """
 
     def __init__(self, reward: Any, center: bool = True, clip: float | None = None):
+        if clip is not None and clip <= 0:
+            raise ValueError(f"clip must be positive or None, got {clip}.")
         self.inner = as_instant(reward)
         self.center, self.clip = center, clip
         self.moments = RunningMoments()
         self.name = self.inner.name
         self.per_token = self.inner.per_token
 
+    def children(self) -> list[InstantReward]:
+        return [self.inner]
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"moments": self.moments.state_dict(), **super().state_dict()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if "mean" in state:  # checkpoints before rewards had state_dict(): the moments alone
+            state = {"moments": state}
+        self.moments.load_state_dict(state["moments"])
+        super().load_state_dict({k: v for k, v in state.items() if k != "moments"})
+
     def score(self, prompts, completions, completion_ids, **kwargs) -> RewardOutput:
         out = self.inner.score(prompts, completions, completion_ids, **kwargs)
-        self.moments.update(out.sequence)
+        if not self.frozen:
+            self.moments.update(out.sequence[~torch.isnan(out.sequence)])
         shift = self.moments.mean if self.center else 0.0
         scale = 1.0 / self.moments.std
         sequence = (out.sequence - shift) * scale
@@ -324,12 +381,15 @@ class NormalizedReward(InstantReward):
         if out.tokens is not None:
             tokens = out.tokens * scale
             lengths = torch.as_tensor(token_lengths(completion_ids))
-            rows = (lengths > 0).nonzero().flatten()
+            rows = ((lengths > 0) & ~torch.isnan(out.sequence)).nonzero().flatten()
             tokens[rows, lengths[rows] - 1] -= shift * scale
         if self.clip is not None:
-            sequence = sequence.clamp(-self.clip, self.clip)
-            if tokens is not None:
-                tokens = tokens.clamp(-self.clip, self.clip)
+            clipped = sequence.clamp(-self.clip, self.clip)  # NaN (abstains) stays NaN
+            if tokens is not None:  # |sequence| > clip > 0 where clipping changed it: no division by 0
+                changed = (clipped != sequence) & ~torch.isnan(sequence)
+                factor = torch.where(changed, clipped / torch.where(changed, sequence, 1.0), 1.0)
+                tokens = tokens * factor[:, None]
+            sequence = clipped
         components = {**out.components, f"{self.name}/raw": out.sequence}
         return RewardOutput(sequence, tokens, components)
 

@@ -26,22 +26,36 @@ def masked_whiten(
 ) -> torch.Tensor:
     """Normalise ``values`` to zero mean and unit variance over the masked entries.
 
+    Two passes in float64 (the mean, then the squared deviations from it), so that values far from
+    zero keep their variance: the one-pass ``E[x^2] - E[x]^2`` in float32 cancels to noise there.
     With ``distributed=True`` the statistics are all-reduced across processes, so N processes
     whiten exactly as one process holding the whole batch would.
+
+    Args:
+        values: ``(b, t)``.
+        mask: ``(b, t)`` 1 on the entries that count.
+        shift_mean: subtract the mean (else only divide by the standard deviation).
+
+    Returns:
+        ``(b, t)`` in the dtype of ``values``, zero where ``mask`` is 0.
     """
-    mask = mask.to(values.dtype)
-    stats = torch.stack([masked_sum(values, mask), masked_sum(values**2, mask), mask.sum()])
-    if distributed and dist.is_available() and dist.is_initialized():
+    reduce = distributed and dist.is_available() and dist.is_initialized()
+    x, m = values.double(), mask.double()
+    stats = torch.stack([masked_sum(x, m), m.sum()])
+    if reduce:
         dist.all_reduce(stats)
-    total, total_sq, count = stats.unbind()
+    total, count = stats.unbind()
     count = count.clamp(min=1)
     mean = total / count
+    squared = masked_sum((x - mean) ** 2, m).reshape(1)
+    if reduce:
+        dist.all_reduce(squared)
     # Unbiased variance, as in PPO implementations; a single element keeps unit scale.
-    var = (total_sq / count - mean**2) * (count / (count - 1).clamp(min=1))
-    whitened = (values - mean) * torch.rsqrt(var.clamp(min=1e-8))
+    var = squared[0] / (count - 1).clamp(min=1)
+    whitened = (x - mean) * torch.rsqrt(var.clamp(min=1e-8))
     if not shift_mean:
         whitened = whitened + mean
-    return whitened * mask
+    return (whitened * m).to(values.dtype)
 
 
 def gae(
@@ -76,17 +90,22 @@ def gae(
 
 
 def discounted_returns(rewards: torch.Tensor, mask: torch.Tensor, gamma: float = 1.0) -> torch.Tensor:
-    """Returns-to-go ``G_t = sum_{s >= t} gamma^(s - t) r_s`` over real tokens: ``(b, t)``."""
+    """Returns-to-go ``G_t = sum_{s >= t} gamma^(s - t) r_s`` over real tokens: ``(b, t)``.
+
+    An entry where ``mask`` is 0 ends the episode as it does in :func:`gae`: nothing is carried
+    across it, so ``discounted_returns(r, m, g)`` equals ``gae(r, zeros, m, g, lam=1)[1]``.
+    """
     mask = mask.to(rewards.dtype)
     rewards = rewards * mask
-    if gamma == 1.0:  # exact and vectorised: a reversed cumulative sum
+    contiguous = bool((mask[:, 1:] <= mask[:, :-1]).all())  # ones then zeros: no holes to stop at
+    if gamma == 1.0 and contiguous:  # exact and vectorised: a reversed cumulative sum
         return rewards.flip(1).cumsum(1).flip(1) * mask
     returns = torch.zeros_like(rewards)
     running = torch.zeros_like(rewards[:, 0])
     for t in reversed(range(rewards.shape[1])):
-        running = rewards[:, t] + gamma * running
+        running = (rewards[:, t] + gamma * running) * mask[:, t]
         returns[:, t] = running
-    return returns * mask
+    return returns
 
 
 def leave_one_out_baseline(returns: torch.Tensor, mask: torch.Tensor, k: int) -> torch.Tensor:

@@ -16,7 +16,12 @@ def _token_mean(values: torch.Tensor, mask: torch.Tensor, num_tokens) -> torch.T
 
 
 class PolicyLoss(NamedTuple):
-    """Clipped surrogate loss and its diagnostics (all scalars)."""
+    """Clipped surrogate loss and its diagnostics (all scalars).
+
+    Every field is a token mean over the mask, or, with ``num_tokens``, this chunk's additive share of
+    the mean over the whole mini-batch: summing the fields over micro-batches and processes gives the
+    mini-batch's loss, clip fraction and approximate KL.
+    """
 
     loss: torch.Tensor
     clipfrac: torch.Tensor  # share of tokens where the clipped branch was taken
@@ -37,9 +42,10 @@ def clipped_policy_loss(
     ``L = -mean_t min(ratio_t * A_t, clip(ratio_t, 1 - eps, 1 + eps) * A_t)``.
     With one update per rollout the ratio is 1 and this is the REINFORCE/policy-gradient loss.
 
-    ``num_tokens``: divide the summed token losses by this count instead of the tokens in ``mask``.
-    Trainers pass the token count of the whole mini-batch over all processes, so that splitting a
-    mini-batch into micro-batches or processes does not change the gradient.
+    ``num_tokens``: divide the summed token losses (and diagnostics) by this count instead of the
+    tokens in ``mask``. Trainers pass the token count of the whole mini-batch over all processes, so
+    that splitting a mini-batch into micro-batches or processes does not change the gradient, and the
+    chunks' values add up to the mini-batch's.
     """
     log_ratio = logprobs - old_logprobs
     ratio = torch.exp(log_ratio)
@@ -47,12 +53,14 @@ def clipped_policy_loss(
     clipped = -advantages * torch.clamp(ratio, 1.0 - clip_range, 1.0 + clip_range)
     loss = _token_mean(torch.maximum(unclipped, clipped), mask, num_tokens)
     with torch.no_grad():
-        clipfrac = masked_mean((clipped > unclipped).float(), mask)
-        approx_kl = masked_mean(ratio - 1.0 - log_ratio, mask)
+        clipfrac = _token_mean((clipped > unclipped).float(), mask, num_tokens)
+        approx_kl = _token_mean(ratio - 1.0 - log_ratio, mask, num_tokens)
     return PolicyLoss(loss, clipfrac, approx_kl)
 
 
 class ValueLoss(NamedTuple):
+    """Clipped value loss and the share of tokens where the clipped branch was taken (as :class:`PolicyLoss`)."""
+
     loss: torch.Tensor
     clipfrac: torch.Tensor
 
@@ -71,7 +79,7 @@ def clipped_value_loss(
     clipped_error = (clipped_values - returns) ** 2
     loss = 0.5 * _token_mean(torch.maximum(unclipped_error, clipped_error), mask, num_tokens)
     with torch.no_grad():
-        clipfrac = masked_mean((clipped_error > unclipped_error).float(), mask)
+        clipfrac = _token_mean((clipped_error > unclipped_error).float(), mask, num_tokens)
     return ValueLoss(loss, clipfrac)
 
 

@@ -70,6 +70,19 @@ def _peak_memory_mb(device: torch.device) -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
 
 
+def ends_with_eos(
+    completion_ids: torch.Tensor, completion_mask: torch.Tensor, eos_token_ids: Sequence[int]
+) -> torch.Tensor:
+    """``(b,)`` bool: the completion's last real token is an EOS (it stopped, rather than hit the limit).
+
+    An EOS in the last column counts as stopped; an empty completion does not.
+    """
+    lengths = completion_mask.sum(1)
+    last = completion_ids.gather(1, (lengths - 1).clamp(min=0)[:, None]).squeeze(1)
+    eos = torch.tensor(list(eos_token_ids), device=completion_ids.device)
+    return torch.isin(last, eos) & (lengths > 0)
+
+
 def tokenize_prompt(
     tokenizer: PreTrainedTokenizerBase, prompt: Any, use_chat_template: bool = True
 ) -> list[int]:
@@ -327,28 +340,37 @@ class RLTrainer:
         return local_rows, seeds
 
     # ------------------------------------------------------------------ rollout
-    def _reference_logprobs(self, rollout_inputs) -> torch.Tensor:
+    def _reference_logprobs(self, rollout_inputs, temperature: float) -> torch.Tensor:
         policy = self.accelerator.unwrap_model(self.actor_critic).policy
         if self.ref_model is not None:
             ref = ActorCritic(self.ref_model)
-            return score_tokens(
-                ref, *rollout_inputs, self.config.temperature or 1.0, self.config.micro_batch_size
-            )[0]
+            return score_tokens(ref, *rollout_inputs, temperature, self.config.micro_batch_size)[0]
         with policy.disable_adapter():
             ref = ActorCritic(policy)
-            return score_tokens(
-                ref, *rollout_inputs, self.config.temperature or 1.0, self.config.micro_batch_size
-            )[0]
+            return score_tokens(ref, *rollout_inputs, temperature, self.config.micro_batch_size)[0]
 
     @torch.no_grad()
     def generate(
-        self, data: dict[str, Any], rows: list[int], seeds: list[int], temperature: float | None = None
+        self,
+        data: dict[str, Any],
+        rows: list[int],
+        seeds: list[int],
+        temperature: float | None = None,
+        score_temperature: float | None = None,
     ) -> Rollout:
-        """Sample completions for ``data`` rows and compute policy/reference log-probs (and values)."""
+        """Sample completions for ``data`` rows and compute policy/reference log-probs (and values).
+
+        Args:
+            temperature: sampling temperature (``config.temperature`` if None; 0 is greedy).
+            score_temperature: the temperature of the policy's and the reference's log-probs, always
+                the same for both; None: the sampling temperature (1 for greedy), as training needs.
+        """
         c, device = self.config, self.accelerator.device
         unwrapped = self.accelerator.unwrap_model(self.actor_critic)
         unwrapped.eval()
         temperature = c.temperature if temperature is None else temperature
+        sampled_at = temperature or 1.0  # the sampler's log-probs are at this temperature
+        score_temperature = sampled_at if score_temperature is None else score_temperature
         prompt_ids, prompt_mask = left_pad([data["ids"][r] for r in rows], self.pad_token_id, device)
         samples = sample(
             unwrapped.policy,
@@ -365,16 +387,16 @@ class RLTrainer:
         completion_mask = completion_mask_from_ids(samples.ids, self.eos_token_ids)
         completion_ids = samples.ids.masked_fill(completion_mask == 0, self.pad_token_id)
         inputs = (prompt_ids, prompt_mask, completion_ids, completion_mask)
-        if self.uses_value_head or self.config.num_epochs > 1:
+        if self.uses_value_head or self.config.num_epochs > 1 or score_temperature != sampled_at:
             # One pass gives values and log-probs exactly as the update will compute them.
-            logprobs, values = score_tokens(unwrapped, *inputs, temperature or 1.0, c.micro_batch_size)
+            logprobs, values = score_tokens(unwrapped, *inputs, score_temperature, c.micro_batch_size)
         else:
             # A single on-policy epoch without a critic: the sampler's own log-probs are the old
             # log-probs (equal to a fresh forward pass up to float rounding), which saves a pass.
             logprobs, values = samples.logprobs, None
         entropy = samples.entropy * completion_mask
         logprobs = logprobs * completion_mask
-        ref_logprobs = self._reference_logprobs(inputs)
+        ref_logprobs = self._reference_logprobs(inputs, score_temperature)
         rollout = Rollout(
             prompt_ids,
             prompt_mask,
@@ -401,10 +423,8 @@ class RLTrainer:
         tokens[:, : out.tokens.shape[1]] = out.tokens[:, :t]
         scores = out.sequence.clone()
         if self.config.missing_eos_penalty is not None:
-            last = (
-                rollout.completion_ids.gather(1, (rollout.lengths - 1).clamp(min=0)[:, None]).squeeze(1).cpu()
-            )
-            missing = ~torch.isin(last, torch.tensor(self.eos_token_ids))
+            ids, mask = rollout.completion_ids.cpu(), rollout.completion_mask.cpu()
+            missing = ~ends_with_eos(ids, mask, self.eos_token_ids)
             scores[missing] -= self.config.missing_eos_penalty
             idx = (rollout.lengths.cpu() - 1).clamp(min=0)
             tokens[missing, idx[missing]] -= self.config.missing_eos_penalty
@@ -473,6 +493,7 @@ class RLTrainer:
                 # however the mini-batch is split into micro-batches and processes.
                 num_tokens = self._sum(batch["mask"][mb].sum())
                 chunks = [mb[i : i + micro] for i in range(0, len(mb), micro)]
+                shares: dict[str, torch.Tensor] = {}  # this mini-batch's stats: sums of the chunks' shares
                 for i, rows in enumerate(chunks):
                     micro_batch = {k: v[rows] for k, v in batch.items()}
                     micro_batch["num_tokens"] = num_tokens
@@ -485,7 +506,13 @@ class RLTrainer:
                         # DDP averages gradients over processes; the loss is already a global mean.
                         self.accelerator.backward(loss * world)
                     for k, v in loss_stats.items():
-                        stats.setdefault(k, []).append(float(v))
+                        shares[k] = shares.get(k, 0.0) + v.detach().float()
+                # Each chunk's stats are its share of the mini-batch mean (normalised by num_tokens):
+                # summed over chunks and processes they are the mini-batch's loss, clip fraction, ...
+                if shares:
+                    totals = self._sum_vector(torch.stack(list(shares.values())))
+                    for k, v in zip(shares, totals.tolist()):
+                        stats.setdefault(k, []).append(v)
                 grad_norm = self.accelerator.clip_grad_norm_(self.actor_critic.parameters(), c.max_grad_norm)
                 grad_norm = float(grad_norm) if grad_norm is not None else 0.0
                 if math.isfinite(grad_norm):
@@ -505,6 +532,11 @@ class RLTrainer:
         """Sum over processes of a per-process scalar (a tensor on this device)."""
         value = value.detach().float().reshape(1).to(self.accelerator.device)
         return self.accelerator.reduce(value, reduction="sum").squeeze(0)
+
+    def _sum_vector(self, values: torch.Tensor) -> torch.Tensor:
+        """Element-wise sum over processes of a per-process ``(n,)`` vector (one all-reduce)."""
+        values = values.detach().float().reshape(-1).to(self.accelerator.device)
+        return self.accelerator.reduce(values, reduction="sum")
 
     def _mean(self, value: torch.Tensor) -> float:
         """Mean over processes of a per-process scalar."""
@@ -590,9 +622,13 @@ class RLTrainer:
             "objective/kl_coef": self.kl_ctl.value,
             "objective/entropy": self._mean(masked_mean(rollout.entropy, mask)),
             "completions/mean_length": self._mean(mask.sum(1).mean()),
-            "completions/eos_rate": self._mean((mask.sum(1) < mask.shape[1]).float().mean()),
+            "completions/eos_rate": self._mean(
+                ends_with_eos(rollout.completion_ids, rollout.completion_mask, self.eos_token_ids)
+                .float()
+                .mean()
+            ),
             **{f"rewards/{k}": self._mean(v.float().nanmean()) for k, v in rollout.components.items()},
-            **{k: self._mean(torch.tensor(v)) for k, v in stats.items()},
+            **stats,  # already over all processes
             "perf/generate_s": t1 - t0,
             "perf/reward_s": t2 - t1,
             "perf/update_s": t3 - t2,
@@ -630,6 +666,14 @@ class RLTrainer:
         prompts) and ``eval/ref_perplexity`` (``exp`` of the mean negative log-likelihood per token under
         the reference: fluency). Each prompt has its own sampling seed, so results do not depend on the
         number of processes.
+
+        Whatever the sampling ``temperature`` (and whatever the training temperature), both log-probs
+        are those of the models' own distributions (temperature 1): ``eval/kl`` is the log-likelihood
+        ratio of the generated text between the policy and the reference (0 when they are the same
+        model, an estimate of ``KL(pi || pi_ref)`` when sampling at temperature 1), and
+        ``eval/ref_perplexity`` is the reference model's perplexity of that text. So greedy and
+        sampled evaluations, and runs trained at different temperatures, report comparable numbers.
+        Running statistics of the reward (``NormalizedReward``) are used but not updated.
         """
         from accelerate.utils import gather_object
 
@@ -640,26 +684,14 @@ class RLTrainer:
         mine = list(range(acc.process_index, len(data["ids"]), acc.num_processes))
         size = self.config.batch_size  # generation is memory-bound: bigger batches are cheaper per sample
         rows_out = []
-        for start in range(0, len(mine), size):
-            rows = mine[start : start + size]
-            rollout = self.generate(data, rows, [hash((seed, r)) & 0x7FFFFFFF for r in rows], temperature)
-            self.score(rollout)
-            mask = rollout.completion_mask.float()
-            kl = ((rollout.logprobs - rollout.ref_logprobs) * mask).sum(1)
-            ref_nll = -(rollout.ref_logprobs * mask).sum(1)
-            for i, r in enumerate(rows):
-                rows_out.append(
-                    {
-                        "index": r,
-                        "prompt": data["prompts"][r],
-                        "completion": rollout.completions[i],
-                        "reward": float(rollout.scores[i]),
-                        "kl": float(kl[i]),
-                        "ref_nll": float(ref_nll[i]),
-                        "tokens": int(mask[i].sum()),
-                        **{k: v[r] for k, v in data["extra"].items()},
-                    }
-                )
+        was_frozen = self.reward.frozen
+        self.reward.freeze()  # evaluation must not move the training statistics
+        try:
+            for start in range(0, len(mine), size):
+                rows = mine[start : start + size]
+                rows_out.extend(self._evaluate_rows(data, rows, temperature, seed))
+        finally:
+            self.reward.freeze(was_frozen)
         if acc.num_processes > 1:
             rows_out = sorted(gather_object(rows_out), key=lambda row: row["index"])
         n, tokens = len(rows_out), sum(row["tokens"] for row in rows_out)
@@ -671,12 +703,33 @@ class RLTrainer:
         }
         return EvalResult(metrics, rows_out)
 
+    def _evaluate_rows(self, data, rows: list[int], temperature: float, seed: int) -> list[dict[str, Any]]:
+        seeds = [hash((seed, r)) & 0x7FFFFFFF for r in rows]
+        rollout = self.generate(data, rows, seeds, temperature, score_temperature=1.0)
+        self.score(rollout)
+        mask = rollout.completion_mask.float()
+        kl = ((rollout.logprobs - rollout.ref_logprobs) * mask).sum(1)
+        ref_nll = -(rollout.ref_logprobs * mask).sum(1)
+        return [
+            {
+                "index": r,
+                "prompt": data["prompts"][r],
+                "completion": rollout.completions[i],
+                "reward": float(rollout.scores[i]),
+                "kl": float(kl[i]),
+                "ref_nll": float(ref_nll[i]),
+                "tokens": int(mask[i].sum()),
+                **{k: v[r] for k, v in data["extra"].items()},
+            }
+            for i, r in enumerate(rows)
+        ]
+
     # ------------------------------------------------------------------ saving
     def _trainer_state(self) -> dict[str, Any]:
         return {
             "kl_ctl": self.kl_ctl.state_dict(),
             "skipped_updates": self.skipped_updates,
-            "reward_state": getattr(self.reward, "moments", None) and self.reward.moments.state_dict(),
+            "reward_state": self.reward.state_dict(),  # e.g. NormalizedReward's running statistics
         }
 
     def save_checkpoint(self) -> None:
@@ -706,8 +759,8 @@ class RLTrainer:
         self.step = int(state["step"])
         self.kl_ctl.load_state_dict(state["kl_ctl"])
         self.skipped_updates = int(state.get("skipped_updates", 0))
-        if state.get("reward_state") and hasattr(self.reward, "moments"):
-            self.reward.moments.load_state_dict(state["reward_state"])
+        if state.get("reward_state"):
+            self.reward.load_state_dict(state["reward_state"])
         metrics_file = self.output_dir / "metrics.jsonl"
         if self.accelerator.is_main_process and metrics_file.exists():  # drop steps after the checkpoint
             kept = [

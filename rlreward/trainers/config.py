@@ -115,6 +115,8 @@ class RLConfig:
                 f"batch_size ({self.batch_size}) must be a multiple of mini_batch_size ({self.mini_batch_size}); "
                 "change one of them."
             )
+        if not self.learning_rate > 0:
+            bad(f"learning_rate must be positive, got {self.learning_rate}; pass e.g. 1e-4.")
         if self.temperature < 0:
             bad(f"temperature must be >= 0, got {self.temperature}.")
         if self.target_kl is not None and self.target_kl <= 0:
@@ -147,7 +149,10 @@ class ReinforceConfig(RLConfig):
 
     num_generations: int = _help("k: completions per prompt (for the leave-one-out baseline).", 4)
     gamma: float = _help("Discount factor of the returns-to-go.", 1.0)
-    normalize_advantages: bool = _help("Divide advantages by their standard deviation over the batch.", False)
+    normalize_advantages: bool = _help(
+        "Whiten advantages over the batch (all processes): subtract their mean and divide by their std.",
+        False,
+    )
 
     def __post_init__(self):
         super().__post_init__()
