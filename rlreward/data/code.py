@@ -10,24 +10,33 @@ Every row has the same columns, so one sandboxed runner serves both sources:
 * ``canonical_solution``: a correct body.
 
 To check a completion, run ``prompt + completion + "\\n\\n" + tests`` as one program (in a
-subprocess with a timeout: completions are untrusted). For rlreward's tasks ``tests`` is a block
-of ``assert`` lines; for HumanEval it is the dataset's ``check(candidate)`` definition followed by
-``check(<entry_point>)``.
+subprocess with a timeout: completions are untrusted), or score it with
+:class:`~rlreward.rewards.code.UnitTestReward`, which judges it without running the tests beside
+it. For rlreward's tasks ``tests`` is a block of ``assert`` lines; for HumanEval it is the dataset's
+``check(candidate)`` definition followed by ``check(<entry_point>)``.
+
+rlreward's tasks are data: one JSON object per line in ``rlreward/data/assets/code_tasks.jsonl``
+(:data:`CODE_TASKS_ASSET`), read in file order. To add one, append a row with the five columns
+(write it with ``json.dumps``); give the prompt a docstring with one ``>>>`` example and at least
+three ``assert`` lines that would catch a wrong body, including an edge case. ``tests/test_data.py``
+runs every canonical solution against its tests and its docstring example. The file ships with
+the package, outside the sandbox's minimal root: a sandboxed program cannot read the answers.
 """
 
 from __future__ import annotations
 
-import ast
 import importlib.util
-from dataclasses import asdict, dataclass
+import json
+from dataclasses import asdict, dataclass, fields
+from functools import lru_cache
 from importlib import resources
 
 import datasets
 
 from rlreward.data.base import DataError, train_eval_split
 
-BANK_MODULE = "code_bank.py"
-DECORATOR = "task"
+#: rlreward's code tasks, relative to the ``rlreward.data`` package.
+CODE_TASKS_ASSET = "assets/code_tasks.jsonl"
 
 
 @dataclass(frozen=True)
@@ -41,41 +50,38 @@ class CodeTask:
     canonical_solution: str
 
 
-def _checks(node: ast.FunctionDef) -> list[str] | None:
-    for decorator in node.decorator_list:
-        if isinstance(decorator, ast.Call) and getattr(decorator.func, "id", None) == DECORATOR:
-            return [ast.literal_eval(arg) for arg in decorator.args]
-    return None
-
-
-def parse_task_bank(source: str, namespace: str = "rlreward") -> list[CodeTask]:
-    """Turn the source of a module of ``@task(...)``-decorated functions into :class:`CodeTask` s.
-
-    The prompt runs from the ``def`` line to the end of the docstring; the body after it is the
-    canonical solution; each decorator argument becomes one ``assert`` line.
-    """
-    lines = source.splitlines()
+def read_code_tasks(text: str, source: str = CODE_TASKS_ASSET) -> list[CodeTask]:
+    """Parse JSON lines of :class:`CodeTask` columns (blank lines skipped); a broken row is a DataError."""
+    names = [f.name for f in fields(CodeTask)]
     tasks = []
-    for node in ast.parse(source).body:
-        if not isinstance(node, ast.FunctionDef):
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
             continue
-        checks = _checks(node)
-        if checks is None:
-            continue
-        docstring = node.body[0]
-        if not (isinstance(docstring, ast.Expr) and isinstance(docstring.value, ast.Constant)):
-            raise DataError(f"code task {node.name!r} has no docstring; write one, it is the prompt.")
-        prompt = "\n".join(lines[node.lineno - 1 : docstring.end_lineno]) + "\n"
-        solution = "\n".join(lines[docstring.end_lineno : node.end_lineno]) + "\n"
-        tests = "".join(f"assert {check}\n" for check in checks)
-        tasks.append(CodeTask(f"{namespace}/{node.name}", prompt, node.name, tests, solution))
+        try:
+            row = json.loads(line)
+        except ValueError as err:
+            raise DataError(f"{source} line {number} is not JSON ({err}); fix or remove the row.") from None
+        if (
+            not isinstance(row, dict)
+            or sorted(row) != sorted(names)
+            or not all(isinstance(row[n], str) for n in names)
+        ):
+            raise DataError(
+                f"{source} line {number} must be an object of strings with exactly {', '.join(names)}."
+            )
+        tasks.append(CodeTask(**row))
     return tasks
 
 
+@lru_cache(maxsize=1)
+def _builtin_tasks() -> tuple[CodeTask, ...]:
+    text = resources.files("rlreward.data").joinpath(CODE_TASKS_ASSET).read_text(encoding="utf-8")
+    return tuple(read_code_tasks(text))
+
+
 def code_tasks() -> list[CodeTask]:
-    """rlreward's built-in tasks, in the order they are written in :mod:`rlreward.data.code_bank`."""
-    source = resources.files("rlreward.data").joinpath(BANK_MODULE).read_text(encoding="utf-8")
-    return parse_task_bank(source)
+    """rlreward's built-in tasks, in the order of :data:`CODE_TASKS_ASSET`."""
+    return list(_builtin_tasks())
 
 
 def load_code_tasks(eval_size: int | float = 40, seed: int = 0) -> datasets.DatasetDict:

@@ -1,17 +1,20 @@
-"""A unit-test reward for code generation, with per-line syntax credit, run in the sandbox.
+"""A unit-test reward for code generation, with per-line syntax credit, judged outside the solution.
 
-For a completion ``y`` of ``T`` policy tokens whose extracted code has ``L`` non-blank lines, of
-which ``V`` extend a syntactically valid prefix, and whose tests pass ``P`` of ``N`` assertions:
+For a completion ``y`` of ``T`` policy tokens whose extracted code has ``L`` judged non-blank lines
+(the first ``max_syntax_lines``), of which ``V`` extend a syntactically valid prefix, and whose
+tests pass ``P`` of ``N`` assertions:
 
     R(y) = P / N + syntax_weight * V / L
 
 * ``P / N`` is the unit-test fraction. It is 0 when the run does not finish cleanly: a timeout, a
-  crash, the solution raising (``SystemExit`` included) while it is being defined, or the program
-  exiting before the harness reports that every test ran.
+  crash, the solution raising (``SystemExit`` included) while it is being defined, or the solution
+  process ending before the judge has run every test.
 * ``V / L`` is the syntax share (0 when there is no code). Line ``k`` counts when the code up to
   and including it (after the prompt, with ``prepend_prompt``) parses as a complete program or a
   valid incomplete one (``codeop``: ``def f(x):`` alone is valid so far; ``x = )`` is not). A line
-  ending in a backslash continuation is judged with the line it continues into.
+  ending in a backslash continuation is judged with the line it continues into. A prefix that is a
+  syntax error stays one when lines are added, so the valid lines are the ones before the first
+  invalid one, found by bisection: ``O(log L)`` parses, not one per line.
 
 Per-token ("instant") rewards, ``per_token="syntax"``: each valid line's ``syntax_weight / L`` goes
 to the policy token that completes the line (the first token whose decoded prefix reaches the
@@ -29,21 +32,21 @@ Tests come from a dataset column (``tests_column``), one per sample, in either f
   of the function under test in ``entry_point_column``.
 
 Each top-level statement containing a non-constant ``assert`` (in ``check``'s body, or in the
-module for MBPP style) is one test; other statements are setup and run in order. All tests of a
-sample run in one sandboxed program, each in its own ``try``. A test passes when it runs to the
-end without raising anything.
+module for MBPP style) is one test; other statements are setup and run in order. A test passes
+when it runs to the end without raising anything.
 
-How a pass is reported, and what that does not stop: the harness reads a random per-run nonce
-from stdin before any solution code exists, then runs the solution (as module ``solution``, so
-``if __name__ == "__main__"`` blocks do not run) and the tests, and writes ``<nonce> pass <i>`` to a
-side channel (file descriptor 3); tests see a copy of the builtins taken before the solution ran,
-and the harness calls only functions it bound before then. A solution therefore cannot fake a
-pass by printing markers, exiting early (exit(0) gives 0, not 1), or rebinding builtins such as
-``exec``, ``print`` or ``AssertionError``. It *can* if it deliberately subverts the harness inside
-its own interpreter: returning objects whose ``__eq__`` is always true, reading the nonce from the
-harness's frame, patching modules the tests import (``math.isclose``), or tracing and skipping
-the assertions. Judging that takes a review of the code, not a sandbox; watch for solutions
-scoring full marks with suspicious code.
+Who decides a pass: a judge process (:mod:`rlreward.sandbox.judge`) that never runs the solution's
+code. The solution runs sandboxed in its own process, as its own user; the judge runs the tests
+with the function under test (and any other function of the solution the tests name) bound to a
+proxy that sends the arguments to the solution process and gets back only plain values (``None``,
+numbers, strings, bytes, lists, tuples, dicts, sets), decoded into fresh objects. An object whose
+``__eq__`` is always true, a ``gc`` or frame walk looking for the harness, a patched ``math``, or a
+fake report therefore change nothing: the tests, the expected values and the verdict are in
+another process the solution cannot see, signal or trace. With ``prepend_prompt``, the prompt's
+helpers (HumanEval's ``poly``, ``encode_cyclic``, ...) are defined in the judge from the prompt, so a
+completion that redefines them changes only its own copy. What the judge cannot do: pass objects
+(class instances, generators, functions) between the tests and the solution; a test needing one
+fails.
 
 Example:
     >>> reward = UnitTestReward(per_token=None, syntax_weight=0.0)
@@ -56,9 +59,7 @@ from __future__ import annotations
 
 import ast
 import codeop
-import json
 import re
-import secrets
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
@@ -73,67 +74,14 @@ from rlreward.rewards.base import (
     prompt_text,
     token_lengths,
 )
-from rlreward.rewards.sandbox import SandboxConfig, SandboxResult, run_many
+from rlreward.sandbox import JudgeSpec, SandboxConfig, SandboxResult, run_many
 
 PER_TOKEN_MODES = ("syntax", None)
+#: Non-blank lines judged for syntax credit; later lines get none and do not count in ``L``.
+MAX_SYNTAX_LINES = 512
 _PYTHON_FENCES = ("", "python", "python3", "py", "py3")
 _FENCE = re.compile(r"^[ \t]*```[ \t]*([\w+-]*)[^\n]*\n(.*?)(?:^[ \t]*```|\Z)", re.S | re.M)
 _CLOSING_FENCE = re.compile(r"^[ \t]*```", re.M)
-
-# The program run in the sandbox: this harness, then `_main(<payload as JSON>)`. See the module
-# docstring for what it protects against. Everything it calls is bound before the solution runs.
-_HARNESS = r"""
-import builtins, json, os, sys
-
-
-def _main(payload):
-    read, write, exit_now, run, compile_, catch = os.read, os.write, os._exit, exec, compile, BaseException
-    nonce = read(0, 256).decode().strip()
-    null = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(null, 0)
-    os.close(null)
-    spec = json.loads(payload)
-    clean = dict(builtins.__dict__)
-    clean.setdefault("exit", sys.exit)  # the `site` helpers, absent under python -S
-    clean.setdefault("quit", sys.exit)
-    streams = (sys.stdout, sys.stderr)
-
-    def report(line):
-        try:
-            write(3, (nonce + " " + line + "\n").encode())
-        except catch:
-            pass
-
-    def finish():
-        for stream in streams:
-            try:
-                stream.flush()
-            except catch:
-                pass
-        exit_now(0)  # no atexit hooks, no waiting for the solution's threads
-
-    steps = [(compile_(source, "<test>", "exec"), index) for source, index in spec["steps"]]
-    solution = {"__name__": "solution", "__builtins__": dict(clean)}
-    try:
-        run(compile_(spec["code"], "solution.py", "exec"), solution)
-    except catch as err:
-        report("error " + type(err).__name__)
-        finish()
-    entry = spec["entry_point"]
-    env = {k: v for k, v in solution.items() if k not in clean or k == entry}
-    env.update(__builtins__=clean, __name__="tests")
-    if entry:
-        env[spec["candidate"]] = solution.get(entry)
-    for code, index in steps:
-        try:
-            run(code, env)
-        except catch:
-            continue
-        if index is not None:
-            report("pass %d" % index)
-    report("done %d" % spec["n"])
-    finish()
-"""
 
 
 class TestStep(NamedTuple):
@@ -223,46 +171,46 @@ def _calls_check(stmt: ast.stmt) -> bool:
     )
 
 
-def build_program(
-    code: str, steps: Sequence[TestStep], entry_point: str | None, candidate: str = "candidate"
-) -> str:
-    """The sandboxed program that defines ``code`` and runs ``steps``, reporting on file descriptor 3."""
-    payload = {
-        "code": code,
-        "steps": [[s.source, s.index] for s in steps],
-        "entry_point": entry_point or "",
-        "candidate": candidate,
-        "n": sum(s.index is not None for s in steps),
-    }
-    return f"{_HARNESS}\n_main({json.dumps(payload)!r})\n"
+def judge_spec(
+    steps: Sequence[TestStep], entry_point: str | None, candidate: str = "candidate", prompt: str = ""
+) -> JudgeSpec:
+    """What the judge runs for one sample: its test steps, the function under test, the prompt's helpers."""
+    return JudgeSpec(tuple((s.source, s.index) for s in steps), entry_point or "", candidate, prompt)
 
 
-def count_passed(report: str, nonce: str, n_tests: int) -> tuple[int, bool, str]:
-    """Read the harness's report: ``(tests passed, whether every test ran, error raised by the solution)``."""
-    passed: set[int] = set()
-    done, error = False, ""
-    for line in report.splitlines():
-        head, _, rest = line.partition(" ")
-        if head != nonce:
-            continue
-        word, _, arg = rest.partition(" ")
-        if word == "pass" and arg.isdigit() and int(arg) < n_tests:
-            passed.add(int(arg))
-        elif word == "done" and arg == str(n_tests):
-            done = True
-        elif word == "error":
-            error = arg
-    return len(passed), done, error
+def verdict_counts(verdict: dict | None) -> tuple[int, bool, str]:
+    """From a judge's verdict: ``(tests passed, whether every test ran, error raised defining the solution)``."""
+    if not verdict:
+        return 0, False, ""
+    return len(verdict["passed"]), bool(verdict["done"]), verdict["error"]
 
 
-def syntax_lines(code: str, prefix: str = "") -> list[tuple[int, bool]]:
-    """For each non-blank line of ``code``: ``(end, valid)``.
+def syntax_lines(code: str, prefix: str = "", max_lines: int = MAX_SYNTAX_LINES) -> list[tuple[int, bool]]:
+    """For each of the first ``max_lines`` non-blank lines of ``code``: ``(end, valid)``.
 
     ``end`` is the offset in ``code`` just past the line's last character (newline excluded);
     ``valid`` is whether ``prefix`` + the code up to that line is a valid, possibly incomplete, program.
+    A syntax error in a prefix stays in every longer one, so the valid lines are those before the
+    first invalid one, found by bisection (``O(log L)`` parses of at most the whole code).
     """
-    lines = [m for m in re.finditer(r"[^\n]*\n|[^\n]+$", code) if m.group().strip()]
-    valid = [_valid_prefix(prefix + code[: m.end()]) for m in lines]
+    lines = [m for m in re.finditer(r"[^\n]*\n|[^\n]+$", code) if m.group().strip()][:max_lines]
+    if not lines:
+        return []
+
+    def valid_through(k: int) -> bool:
+        return _valid_prefix(prefix + code[: lines[k].end()])
+
+    first_invalid = len(lines)
+    if not valid_through(len(lines) - 1):
+        lo, hi = 0, len(lines) - 1
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if valid_through(mid):
+                lo = mid + 1
+            else:
+                hi = mid
+        first_invalid = lo
+    valid = [k < first_invalid for k in range(len(lines))]
     for k in range(len(lines) - 2, -1, -1):  # a backslash continuation is judged with its next line
         if lines[k].group().rstrip("\n").endswith("\\"):
             valid[k] = valid[k + 1]
@@ -308,22 +256,25 @@ def token_positions(ids: Sequence[int], decode: Callable[[list[int]], str], ends
 class UnitTestReward(InstantReward):
     """Fraction of a sample's unit tests a completion passes, plus per-line syntax credit.
 
-    See the module docstring for the maths and the harness. Components logged:
+    See the module docstring for the maths and the judge. Components logged:
     ``tests_passed`` (``P / N``), ``syntax`` (``V / L``), ``timeout`` (1 if the run hit a time limit)
     and ``errored`` (1 if it ended without a result for another reason). The sandbox results of
-    the last call are kept in ``last_results`` and their reasons in ``last_reasons``.
+    the last call are kept in ``last_results`` and their reasons in ``last_reasons``. Nothing a
+    completion does raises here; only unusable tests or columns (the dataset's fault) do.
 
     Args:
         tests_column: dataset column with each sample's tests (string or list of strings).
         entry_point_column: column naming the function under test (needed for ``check(candidate)`` tests).
         prepend_prompt: the completion continues code in the (plain-text) prompt, HumanEval style:
-            run prompt + completion, and judge syntax after the prompt.
+            run prompt + completion, judge syntax after the prompt, and define the prompt's helpers
+            for the tests in the judge.
         per_token: ``"syntax"`` (per-line credit, needs ``tokenizer`` or ``decode``) or ``None``.
         syntax_weight: total weight of the syntax share; 0 for a pure test-fraction reward.
         tokenizer: the policy tokenizer (its ``decode`` is used, skipping special tokens).
         decode: ``list[int] -> str``, instead of ``tokenizer``.
         sandbox: limits for each run (default :class:`SandboxConfig`).
         workers: programs run at once (at most the CPU count).
+        max_syntax_lines: non-blank lines judged for syntax credit (a bound on the parsing cost).
     """
 
     name = "unit_tests"
@@ -339,6 +290,7 @@ class UnitTestReward(InstantReward):
         decode: Callable[[list[int]], str] | None = None,
         sandbox: SandboxConfig | None = None,
         workers: int | None = None,
+        max_syntax_lines: int = MAX_SYNTAX_LINES,
     ):
         if per_token not in PER_TOKEN_MODES:
             raise ValueError(f"per_token must be one of {PER_TOKEN_MODES}, got {per_token!r}.")
@@ -351,6 +303,8 @@ class UnitTestReward(InstantReward):
             )
         if syntax_weight < 0:
             raise ValueError(f"syntax_weight must be >= 0, got {syntax_weight}.")
+        if max_syntax_lines < 1:
+            raise ValueError(f"max_syntax_lines must be >= 1, got {max_syntax_lines}.")
         self.tests_column = tests_column
         self.entry_point_column = entry_point_column
         self.prepend_prompt = prepend_prompt
@@ -359,6 +313,7 @@ class UnitTestReward(InstantReward):
         self.decode = decode
         self.sandbox = sandbox or SandboxConfig()
         self.workers = workers
+        self.max_syntax_lines = max_syntax_lines
         self.last_results: list[SandboxResult] = []
         self.last_reasons: list[str] = []
 
@@ -367,11 +322,8 @@ class UnitTestReward(InstantReward):
         tests = self._column(kwargs, self.tests_column, b, required=True)
         entries = self._column(kwargs, self.entry_point_column, b, required=False)
         plans: dict[tuple, tuple[list[TestStep], str]] = {}  # a GRPO group shares its tests
-        programs, nonces, counts, syntax = [], [], [], []
+        solutions, specs, syntax = [], [], []
         for i in range(b):
-            text = completion_text(completions[i])
-            prefix = prompt_text(prompts[i]) if self.prepend_prompt else ""
-            code, start = extract_code(text, entries[i], continuation=self.prepend_prompt)
             key = (tests[i] if isinstance(tests[i], str) else tuple(tests[i]), entries[i])
             if key not in plans:
                 try:
@@ -382,18 +334,23 @@ class UnitTestReward(InstantReward):
                         "assert lines, or a check(candidate) function plus an entry point column."
                     ) from err
             steps, candidate = plans[key]
-            nonces.append(secrets.token_hex(16))
-            counts.append(sum(s.index is not None for s in steps))
-            programs.append(build_program(prefix + code, steps, entries[i], candidate))
-            syntax.append([(start + end, ok) for end, ok in syntax_lines(code, prefix)])
-        results = run_many(programs, self.sandbox, stdins=[n + "\n" for n in nonces], workers=self.workers)
+            prefix = prompt_text(prompts[i]) if self.prepend_prompt else ""
+            code, start = extract_code(completion_text(completions[i]), entries[i], self.prepend_prompt)
+            # The prompt's helpers come from the prompt, defined in the judge: its code, or the code in it.
+            helpers = prefix or extract_code(prompt_text(prompts[i]), entries[i])[0]
+            solutions.append(prefix + code)
+            specs.append(judge_spec(steps, entries[i], candidate, helpers))
+            syntax.append(
+                [(start + end, ok) for end, ok in syntax_lines(code, prefix, self.max_syntax_lines)]
+            )
+        results = run_many(solutions, self.sandbox, specs=specs, workers=self.workers)
 
         lengths = token_lengths(completion_ids)
         fractions, shares, timeouts, errored, rows, reasons = [], [], [], [], [], []
         for i, result in enumerate(results):
-            passed, done, error = count_passed(result.report, nonces[i], counts[i])
-            finished = result.ok and done
-            fraction = passed / counts[i] if finished else 0.0
+            passed, done, error = verdict_counts(result.verdict)
+            finished = done and result.ok
+            fraction = passed / specs[i].n if finished else 0.0
             lines = syntax[i]
             valid_ends = [end for end, ok in lines if ok]
             share = len(valid_ends) / len(lines) if lines else 0.0
@@ -401,7 +358,7 @@ class UnitTestReward(InstantReward):
             shares.append(share)
             timeouts.append(float(result.status == "timeout"))
             errored.append(float(not finished and result.status != "timeout"))
-            reasons.append(_reason(result, finished, error, passed, counts[i]))
+            reasons.append(_reason(result, finished, error, passed, specs[i].n))
             if self.per_token == "syntax":
                 row = [0.0] * lengths[i]
                 if lengths[i]:
@@ -454,8 +411,6 @@ def _reason(result: SandboxResult, finished: bool, error: str, passed: int, tota
         return f"{passed}/{total} tests passed."
     if error:
         return f"The solution raised {error} while being defined; no test ran."
-    if result.ok:
-        return "The program exited before every test had run."
     return result.reason
 
 
@@ -463,10 +418,11 @@ __all__ = [
     "PER_TOKEN_MODES",
     "TestStep",
     "UnitTestReward",
-    "build_program",
-    "count_passed",
+    "MAX_SYNTAX_LINES",
     "extract_code",
+    "judge_spec",
     "split_tests",
     "syntax_lines",
     "token_positions",
+    "verdict_counts",
 ]

@@ -1,0 +1,105 @@
+"""The solution side of a judged run: defines the solution, then answers the judge's calls.
+
+Runs as ``main.py`` in the solution's working directory, beside ``wire.py`` and ``solution.py``,
+in the sandboxed interpreter that also runs the solution. Nothing here is trusted by the judge:
+the solution can rewrite any of it, and all the judge ever takes from this process is plain
+values (see :mod:`wire`). It speaks JSON lines on file descriptor 3, a socket to the judge:
+
+* ``{"ready": true}`` or ``{"error": "<exception name>"}`` once the solution has been defined;
+* request ``{"id": n, "lookup": [names]}``, answer ``{"id": n, "callable": [...], "values": {...}}``;
+* request ``{"id": n, "call": name, "args": [...], "kwargs": {...}}``, answer ``{"id": n, "value": v,
+  "args": [...]}`` (the arguments after the call, so that in-place changes reach the judge) or
+  ``{"id": n, "raise": "<exception name>", "message": "..."}``;
+* request ``{"quit": true}``: exit at once.
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import os
+import socket
+import sys
+
+if __package__:
+    from rlreward.sandbox import wire
+else:  # a script in the sandbox, beside its copy of wire.py (-I leaves the script's folder off sys.path)
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import wire
+
+CHANNEL_FD = 3
+
+
+def define(source: str) -> dict:
+    """Run the solution as module ``solution`` (its ``if __name__ == "__main__"`` blocks do not run)."""
+    builtins.__dict__.setdefault("exit", sys.exit)  # the `site` helpers, absent under python -S
+    builtins.__dict__.setdefault("quit", sys.exit)
+    namespace = {"__name__": "solution", "__builtins__": builtins}
+    exec(compile(source, "solution.py", "exec"), namespace)
+    return namespace
+
+
+def answer(namespace: dict, request: dict) -> dict:
+    """The reply to one request of the judge."""
+    reply = {"id": request.get("id")}
+    if "lookup" in request:
+        reply["callable"], reply["values"] = [], {}
+        for name in request["lookup"]:
+            if name not in namespace:
+                continue
+            if callable(namespace[name]):
+                reply["callable"].append(name)
+            else:
+                with contextlib.suppress(wire.NotPlain):
+                    reply["values"][name] = wire.encode(namespace[name])
+        return reply
+    try:
+        function = namespace[request["call"]]
+        args = [wire.decode(a) for a in request.get("args", [])]
+        kwargs = {k: wire.decode(v) for k, v in request.get("kwargs", {}).items()}
+        reply["value"] = wire.encode(function(*args, **kwargs))
+        after = []
+        for arg in args:
+            try:
+                after.append(wire.encode(arg))
+            except wire.NotPlain:
+                after.append(None)
+        reply["args"] = after
+    except BaseException as err:  # SystemExit and KeyboardInterrupt too: the test fails, the worker goes on
+        reply.pop("value", None)
+        reply["raise"] = type(err).__name__
+        reply["message"] = str(err)[:500]
+    return reply
+
+
+def finish() -> None:
+    """Flush what the solution printed and exit at once: no atexit hooks, no waiting for its threads."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(BaseException):
+            stream.flush()
+    os._exit(0)
+
+
+def main() -> None:
+    channel = socket.socket(fileno=CHANNEL_FD)
+    reader = channel.makefile("rb")
+    with open("solution.py", encoding="utf-8") as f:
+        source = f.read()
+    try:
+        namespace = define(source)
+    except BaseException as err:
+        channel.sendall(wire.dumps({"error": type(err).__name__}))
+        finish()
+    channel.sendall(wire.dumps({"ready": True}))
+    while True:
+        line = reader.readline(wire.MAX_MESSAGE)
+        if not line:
+            finish()
+        request = wire.loads(line)
+        if request.get("quit"):
+            finish()
+        channel.sendall(wire.dumps(answer(namespace, request)))
+
+
+if __name__ == "__main__":
+    main()
