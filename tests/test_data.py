@@ -26,6 +26,7 @@ from rlreward.data import (
     load_translation,
     parse_po,
     program,
+    read_local_file,
     read_review_openings,
     render_transcript,
     strip_placeholders,
@@ -483,3 +484,33 @@ def test_qa_missing_column_names_the_flag(tmp_path):
     parts = load_qa(path, question_column="q", eval_size=0)
     assert parts["train"][0]["prompt"] == "Capital of France?"
     assert parts["train"][0]["answers"] == ["Paris"]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("rows.jsonl", b'{"prompt": "a"}\n{"prompt": "b"\n', r"line 2 is not valid JSON"),
+        ("rows.jsonl", b'{"prompt": "a"}\n["b"]\n', r"line 2 is a list, not an object"),
+        ("rows.jsonl", b'{"prompt": "caf\xe9"}\n', r"line 1 is not UTF-8 \(byte 0xe9\)"),
+        ("rows.jsonl", b"", r"is empty"),
+        ("rows.txt", b"\n  \n", r"is empty"),
+        ("rows.csv", b"prompt,x\na,1\nb,2,3\n", r"line 3 has 3 fields where the header has 2"),
+        ("rows.csv", b'prompt,x\n"a,1\n', r"is not valid CSV"),
+        ("rows.csv", b"prompt,x\n", r"has a header but no rows"),
+        ("rows.json", b'{"prompt": ["a", "b"], "x": [1]}', r"different lengths"),
+        ("rows.json", b"[1, 2]", r"list of row objects"),
+    ],
+)
+def test_broken_files_name_the_file_and_the_line(tmp_path, name, content, message):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(DataError, match=message) as caught:
+        read_local_file(path)
+    assert name in str(caught.value)
+
+
+def test_csv_numbers_are_read_as_numbers(tmp_path):
+    path = tmp_path / "rows.csv"
+    path.write_text('prompt,label,score\n"a, b",1,0.5\nc,0,2\n')
+    ds = read_local_file(path)
+    assert ds["prompt"] == ["a, b", "c"] and ds["label"] == [1, 0] and ds["score"] == [0.5, 2.0]

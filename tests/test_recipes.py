@@ -468,3 +468,64 @@ def test_cli_errors_are_one_line_without_traceback(tmp_path):
         [sys.executable, recipe, "--lerning_rate", "1", "--debug"], capture_output=True, text=True, env=env
     )
     assert done.returncode == 1 and "Traceback" in done.stderr
+
+
+def test_resume_without_a_checkpoint_does_not_erase_the_run(tmp_path):
+    from rlreward.cli.runner import check_output_dir
+
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "metrics.jsonl").write_text('{"step": 1}\n')
+    config = PPOConfig(output_dir=str(out), resume_from_checkpoint="latest")
+    with pytest.raises(ValueError, match="no checkpoint to resume from"):
+        check_output_dir(ScriptArguments(), config)
+    assert (out / "metrics.jsonl").read_text() == '{"step": 1}\n'
+
+
+# Bad input at the recipe command line, in-process (the subprocess test above covers the real CLI).
+BAD_INPUTS = {
+    "negative learning rate": (["--learning_rate", "-1"], "learning_rate must be positive"),
+    "unknown flag": (["--max_step", "3"], "unknown flag --max_step. Did you mean '--max_steps'?"),
+    "flag of another recipe": (["--language", "fr"], "unknown flag --language"),
+    "missing --config": (["--config", "nope.yaml"], "--config 'nope.yaml' is not a file"),
+    "missing dataset file": (["--dataset", "nope.jsonl"], "'nope.jsonl' is not an existing file"),
+    "wrong dataset column": (
+        ["--dataset", "{rows}", "--dataset_column", "question"],
+        "--dataset_column <name>",
+    ),
+    "eval_size larger than the data": (
+        ["--dataset", "{rows}", "--eval_size", "12"],
+        "leaves no training rows",
+    ),
+    "eval_size 0": (["--eval_size", "0"], "--eval_size 0 leaves nothing to evaluate"),
+    "mini batch not dividing the batch": (
+        ["--mini_batch_size", "5"],
+        "must be a multiple of mini_batch_size",
+    ),
+    "unknown densify": (["--densify", "sparse"], "densify='sparse' is not a strategy"),
+    "unknown reward": (["--reward", "vadr"], "Did you mean 'vader'?"),
+    "bad reward import": (["--reward", "no_such_pkg_xyz:fn"], "PYTHONPATH=."),
+    "weights without rewards": (["--reward_weights", "1", "2"], "give one weight per reward"),
+    "eval_only with sft": (["--eval_only", "true", "--sft_baseline", "true"], "exclude each other"),
+    "sft without references": (["--sft_baseline", "true"], "no reference outputs"),
+    "unknown model": (["--model_name_or_path", "no-such-model-xyz"], "not a registry name"),
+    "missing checkpoint": (["--resume_from_checkpoint", "{tmp}/nope"], "is not a checkpoint folder"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_INPUTS))
+def test_bad_input_is_one_line_naming_the_fix(case, tmp_path, capsys, monkeypatch):
+    from rlreward.cli import main
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.chdir(tmp_path)
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text("".join(json.dumps({"text": f"review {i}"}) + "\n" for i in range(12)))
+    flags, expected = BAD_INPUTS[case]
+    flags = [f.format(rows=rows, tmp=tmp_path) for f in flags]
+    with pytest.raises(SystemExit) as caught:
+        main(get_task("sentiment"), RECIPES / "configs" / "ppo_sentiment.yaml", argv=flags)
+    err = capsys.readouterr().err
+    assert caught.value.code == 2, err
+    assert err.startswith("error: ") and expected in err, err
+    assert len(err.strip().splitlines()) == 1, err

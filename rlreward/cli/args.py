@@ -213,6 +213,7 @@ def parse_args(
         config_path = argv[i + 1]
         argv = argv[:i] + argv[i + 2 :]
     parser = TrlParser(classes)
+    parser.epilog = f"--config FILE.yaml: defaults from a YAML (this recipe: {default_config or 'none'}); flags override it."
     if config_path is not None:
         parser.set_defaults_with_config(**read_config(config_path, classes))
     return tuple(parser.parse_args_into_dataclasses(args=argv))

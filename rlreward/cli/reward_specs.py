@@ -27,28 +27,15 @@ def load_reward(
     a local folder or Hub id of a sequence classifier (``label`` picks the class), built by
     ``classifier(spec, tokenizer, label)`` when a task needs more than a plain ``ClassifierReward``.
     """
-    if spec in builtins:
+    kind = check_reward_spec(spec, builtins)
+    if kind == "builtin":
         return builtins[spec](tokenizer)
-    if ":" in spec and not os.path.exists(spec):
-        module_name, _, attr = spec.partition(":")
-        try:
-            obj = getattr(importlib.import_module(module_name), attr)
-        except (ImportError, AttributeError) as err:
-            raise ValueError(
-                f"--reward {spec!r}: could not import {attr!r} from module {module_name!r} ({err}); check the "
-                "module is importable (installed, or PYTHONPATH=. for a file in this folder) and the name "
-                "after ':' exists."
-            ) from err
+    if kind == "import":
+        obj = _import(spec)
         if isinstance(obj, type):
             obj = _call_with_tokenizer(obj, tokenizer)
         return obj
     known = ", ".join(sorted(builtins))
-    if not os.path.exists(spec) and not looks_like_hub_id(spec):  # fail now, not after Hub retries
-        close = difflib.get_close_matches(spec, list(builtins), n=1)
-        raise ValueError(
-            f"--reward {spec!r} is not a built-in ({known}), an existing folder, package.module:callable, "
-            f"or a Hub id (org/name).{f' Did you mean {close[0]!r}?' if close else ''}"
-        )
     label_value: int | str = int(label) if label is not None and label.isdigit() else (label or 0)
     try:
         return (classifier or _classifier_reward)(spec, tokenizer, label_value)
@@ -56,6 +43,35 @@ def load_reward(
         raise ValueError(
             f"--reward {spec!r} is not a built-in ({known}), not package.module:callable, and could not be "
             f"loaded as a sequence classifier ({type(err).__name__}: {err})."
+        ) from err
+
+
+def check_reward_spec(spec: str, builtins: Mapping[str, RewardFactory]) -> str:
+    """What ``spec`` names, ``builtin`` | ``import`` | ``classifier``, checked without loading a model
+    (an import is imported); else one sentence with the nearest built-in."""
+    if spec in builtins:
+        return "builtin"
+    if ":" in spec and not os.path.exists(spec):
+        _import(spec)
+        return "import"
+    if not os.path.exists(spec) and not looks_like_hub_id(spec):  # fail now, not after Hub retries
+        close = difflib.get_close_matches(spec, list(builtins), n=1)
+        raise ValueError(
+            f"--reward {spec!r} is not a built-in ({', '.join(sorted(builtins))}), an existing folder, "
+            f"package.module:callable, or a Hub id (org/name).{f' Did you mean {close[0]!r}?' if close else ''}"
+        )
+    return "classifier"
+
+
+def _import(spec: str) -> Any:
+    module_name, _, attr = spec.partition(":")
+    try:
+        return getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as err:
+        raise ValueError(
+            f"--reward {spec!r}: could not import {attr!r} from module {module_name!r} ({err}); check the "
+            "module is importable (installed, or PYTHONPATH=. for a file in this folder) and the name "
+            "after ':' exists."
         ) from err
 
 
@@ -87,6 +103,13 @@ def reward_specs(args: Any, task: Any) -> tuple[list[str], list[float] | None]:
             "weight per reward."
         )
     return specs, weights
+
+
+def check_rewards(args: Any, task: Any) -> None:
+    """Every ``--reward`` spec and weight checked before the model loads."""
+    specs, _ = reward_specs(args, task)
+    for spec in specs:
+        check_reward_spec(spec, task.rewards)
 
 
 def build_reward(

@@ -31,7 +31,7 @@ from typing import Any
 from rlreward.cli.args import ScriptArguments, parse_args
 from rlreward.cli.launch import choose_threads, relaunch_cpu_processes
 from rlreward.cli.report import write_report
-from rlreward.cli.reward_specs import build_reward, describe_rewards
+from rlreward.cli.reward_specs import build_reward, check_rewards, describe_rewards
 from rlreward.tasks.base import EvalContext, Task
 
 RUN_FILES = ("eval.json", "metrics.jsonl", "report.md", "adapter_config.json", "run.json")
@@ -109,18 +109,29 @@ def error_line(err: BaseException) -> str:
 def check_output_dir(args: ScriptArguments, config: Any) -> None:
     """Refuse to write over another run; with ``--overwrite_output_dir`` clear it; with ``resume`` check
     that the checkpoint's config is this run's."""
+    from rlreward.trainers.checkpoint import list_checkpoints, resolve_checkpoint
+
     out = Path(config.output_dir)
+    if config.resume_from_checkpoint and not args.overwrite_output_dir:
+        resolve_checkpoint(
+            out, config.resume_from_checkpoint
+        )  # a named folder that is no checkpoint fails now
     if not out.is_dir():
         return
-    checkpoints = sorted(out.glob("checkpoint-*"))
+    checkpoints = list_checkpoints(out)
     present = [name for name in RUN_FILES if (out / name).exists()] + [p.name for p in checkpoints[-1:]]
     if args.overwrite_output_dir:
-        for path in checkpoints:
+        for path in out.glob("checkpoint-*"):
             shutil.rmtree(path)
         for name in RUN_FILES:
             (out / name).unlink(missing_ok=True)
         return
     if config.resume_from_checkpoint and not (args.eval_only or args.sft_baseline):
+        if present and resolve_checkpoint(out, config.resume_from_checkpoint) is None:
+            raise ValueError(
+                f"{out} holds a run ({', '.join(present)}) but no checkpoint to resume from; replace it with "
+                "--overwrite_output_dir true, or pass another --output_dir."
+            )
         saved = out / "config.json"
         if saved.is_file():
             old = json.loads(saved.read_text())
@@ -175,6 +186,7 @@ def run_task(
     if task.check is not None:
         task.check(args, options)
     check_output_dir(args, config)
+    check_rewards(args, task)
     threads = choose_threads(args.num_threads)
     t0 = time.perf_counter()
     datasets = task.load_data(args, options)  # data errors before the model loads
@@ -204,6 +216,7 @@ def run_task(
     elif args.sft_baseline:
         history = _sft_baseline(trainer, train, task.reference, config)
     else:
+        _say_resume(config)
         history = trainer.train()
     after, after_metrics = evaluate()
     out = Path(config.output_dir)
@@ -229,6 +242,14 @@ def run_task(
         title = f"{task.title} [{', '.join(summary['rewards'])}]"
         write_report(out, title, summary, before, after, history)
     return {"before": before_metrics, "after": after_metrics}
+
+
+def _say_resume(config: Any) -> None:
+    from rlreward.trainers.checkpoint import resolve_checkpoint
+
+    path = resolve_checkpoint(config.output_dir, config.resume_from_checkpoint)
+    if path is not None:
+        print(f"resumed from {path.name} (of {config.output_dir})", file=sys.stderr)
 
 
 def _sft_baseline(trainer: Any, train: Any, reference: Any, config: Any) -> list[dict[str, float]]:

@@ -146,7 +146,8 @@ def looks_like_path(source: str) -> bool:
 def read_local_file(path: str | os.PathLike) -> datasets.Dataset:
     """Read a ``.jsonl`` / ``.json`` / ``.csv`` / ``.parquet`` table, or a ``.txt`` file of one prompt per line.
 
-    Blank lines of a ``.txt`` file separate nothing and are skipped; the column is ``prompt``.
+    Blank lines of a ``.txt`` or ``.jsonl`` file are skipped; the column of a ``.txt`` file is ``prompt``.
+    A file that is empty, not UTF-8, or has a broken row is a :class:`DataError` naming the line.
     """
     path = Path(path)
     if not path.is_file():
@@ -154,23 +155,117 @@ def read_local_file(path: str | os.PathLike) -> datasets.Dataset:
             f"{str(path)!r} is not an existing file; check the path (relative paths start at {os.getcwd()})."
         )
     suffix = path.suffix.lower()
-    try:
-        if suffix == ".txt":
-            lines = path.read_text(encoding="utf-8").splitlines()
-            return datasets.Dataset.from_dict({"prompt": [line.strip() for line in lines if line.strip()]})
-        if suffix in (".jsonl", ".json"):
-            return datasets.Dataset.from_json(str(path))
-        if suffix == ".csv":
-            return datasets.Dataset.from_csv(str(path))
-        if suffix == ".parquet":
-            return datasets.Dataset.from_parquet(str(path))
-    except Exception as error:  # the builders raise many types; one message says which file failed
+    if suffix not in LOCAL_SUFFIXES:
         raise DataError(
-            f"could not read {str(path)!r} as {suffix} ({type(error).__name__}: {error}); check the file is valid {suffix}."
+            f"{str(path)!r} has an unsupported suffix {suffix!r}; use one of {', '.join(LOCAL_SUFFIXES)}."
+        )
+    if suffix == ".parquet":
+        try:
+            return datasets.Dataset.from_parquet(str(path))
+        except Exception as error:  # pyarrow raises several types; one message says which file failed
+            raise DataError(
+                f"could not read {str(path)!r} as parquet ({type(error).__name__}: {error})."
+            ) from error
+    text = _read_text(path)
+    if not text.strip():
+        raise DataError(f"{str(path)!r} is empty; give it one row per line (see docs/data.md).")
+    lines = text.splitlines()
+    if suffix == ".txt":
+        return datasets.Dataset.from_dict({"prompt": [line.strip() for line in lines if line.strip()]})
+    if suffix == ".jsonl":
+        rows = [_json_row(path, i, line) for i, line in enumerate(lines, 1) if line.strip()]
+    elif suffix == ".json":
+        rows = _json_table(path, text)
+    else:
+        rows = _csv_rows(path, text)
+    try:
+        return datasets.Dataset.from_list(rows)
+    except Exception as error:  # arrow cannot give one type to a column
+        raise DataError(
+            f"could not make a table of {str(path)!r} ({type(error).__name__}: {error}); give each column "
+            "the same type in every row."
         ) from error
-    raise DataError(
-        f"{str(path)!r} has an unsupported suffix {suffix!r}; use one of {', '.join(LOCAL_SUFFIXES)}."
-    )
+
+
+def _read_text(path: Path) -> str:
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise DataError(
+            f"{str(path)!r} line {line} is not UTF-8 (byte {data[error.start]:#04x}); save the file as UTF-8."
+        ) from error
+
+
+def _json_row(path: Path, number: int, line: str) -> dict[str, Any]:
+    import json
+
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError as error:
+        raise DataError(
+            f"{str(path)!r} line {number} is not valid JSON ({error.msg}, column {error.colno}); fix or remove it."
+        ) from error
+    if not isinstance(row, dict):
+        raise DataError(f"{str(path)!r} line {number} is a {type(row).__name__}, not an object of columns.")
+    return row
+
+
+def _json_table(path: Path, text: str) -> list[dict[str, Any]]:
+    """A ``.json`` file: a list of row objects, or an object of equal-length column lists."""
+    import json
+
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise DataError(
+            f"{str(path)!r} is not valid JSON at line {error.lineno} ({error.msg}); fix the file, or use one "
+            "object per line in a .jsonl file."
+        ) from error
+    if isinstance(value, dict) and all(isinstance(v, list) for v in value.values()):
+        sizes = {len(v) for v in value.values()}
+        if len(sizes) > 1:
+            raise DataError(f"{str(path)!r}: its column lists have different lengths {sorted(sizes)}.")
+        return [dict(zip(value, row)) for row in zip(*value.values())]
+    if isinstance(value, list) and all(isinstance(row, dict) for row in value):
+        return value
+    raise DataError(f"{str(path)!r} must hold a list of row objects or an object of column lists.")
+
+
+def _csv_rows(path: Path, text: str) -> list[dict[str, Any]]:
+    import csv
+    import io
+
+    reader = csv.reader(io.StringIO(text), strict=True)
+    try:
+        header = next(reader)
+        rows = []
+        for row in reader:
+            if not row:
+                continue
+            if len(row) != len(header):
+                raise DataError(
+                    f"{str(path)!r} line {reader.line_num} has {len(row)} fields where the header has "
+                    f"{len(header)}; quote fields that hold commas."
+                )
+            rows.append(dict(zip(header, row)))
+    except csv.Error as error:
+        raise DataError(
+            f"{str(path)!r} line {reader.line_num} is not valid CSV ({error}); fix that line."
+        ) from error
+    if not rows:
+        raise DataError(f"{str(path)!r} has a header but no rows; add rows below it.")
+    for column in header:  # numbers as numbers, as pandas would read them
+        for kind in (int, float):
+            try:
+                values = [kind(row[column]) for row in rows]
+            except ValueError:
+                continue
+            for row, value in zip(rows, values):
+                row[column] = value
+            break
+    return rows
 
 
 LOCAL_ALTERNATIVE = f"a local {'/'.join(LOCAL_SUFFIXES)} file"
