@@ -514,3 +514,16 @@ def test_csv_numbers_are_read_as_numbers(tmp_path):
     path.write_text('prompt,label,score\n"a, b",1,0.5\nc,0,2\n')
     ds = read_local_file(path)
     assert ds["prompt"] == ["a, b", "c"] and ds["label"] == [1, 0] and ds["score"] == [0.5, 2.0]
+
+
+def test_reading_comprehension_answers_are_spans_of_their_passage_and_splits_share_no_passage():
+    from rlreward.data.reading import load_reading_qa
+
+    data = load_reading_qa(train_passages=30, eval_passages=10, seed=0)
+    assert len(data["train"]) == 90 and len(data["eval"]) == 30
+    for row in list(data["train"]) + list(data["eval"]):
+        assert row["answers"][0] in row["context"] and row["prompt"].startswith(row["context"])
+        assert row["question"] in row["prompt"]
+    assert not {r["context"] for r in data["train"]} & {r["context"] for r in data["eval"]}
+    again = load_reading_qa(train_passages=30, eval_passages=10, seed=0)
+    assert again["eval"]["prompt"] == data["eval"]["prompt"]  # generated from the seed, the same everywhere

@@ -1,7 +1,10 @@
 """Question answering: answer briefly and correctly.
 
-Data: the chatterbot corpus's trivia questions with every gold answer seen for them (261 questions),
-or a user's ``--dataset`` (SQuAD style: ``--dataset_column question --reference_column answers``; a
+Data (``--qa_data``): ``reading`` (default), reading comprehension written for rlreward: a short
+passage, a question, the answer a span of the passage (600 training questions from 200 passages, 120
+held out from 40 other passages: ``rlreward/data/reading.py``); ``trivia``, the chatterbot corpus's
+trivia questions with every gold answer seen for them (261 questions; a 135M policy does not know
+them); or a user's ``--dataset`` (SQuAD style: ``--dataset_column question --reference_column answers``; a
 ``context`` column is prepended to the question when present). Rewards: ``token_f1`` (per token, the
 SQuAD token-F1 gain of the prefix), ``exact_match`` and ``length`` (a brevity term: -0.02 on each
 token after the 6th). Metrics: SQuAD exact match and token F1 (0-1) against the gold answers.
@@ -9,9 +12,11 @@ token after the 6th). Metrics: SQuAD exact match and token F1 (0-1) against the 
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from rlreward.data import load_qa
+from rlreward.data.reading import load_reading_qa
 from rlreward.rewards.metrics import ExactMatchReward, LengthPenalty, TokenF1Reward, exact_match, token_f1
 from rlreward.tasks.base import EvalContext, Task, mean
 
@@ -19,7 +24,24 @@ from rlreward.tasks.base import EvalContext, Task, mean
 BRIEF_TOKENS, COST_PER_TOKEN = 6, 0.02
 
 
-def load_data(args: Any, options: Any) -> Any:
+@dataclass
+class QAArguments:
+    """Which built-in questions."""
+
+    qa_data: str = field(
+        default="reading",
+        metadata={
+            "help": "Built-in data: reading (passage + question, the answer a span of it) or trivia "
+            "(closed-book chatterbot trivia). Ignored with --dataset."
+        },
+    )
+
+    def __post_init__(self):
+        if self.qa_data not in ("reading", "trivia"):
+            raise ValueError(f"--qa_data {self.qa_data!r}: choose reading or trivia.")
+
+
+def load_data(args: Any, options: QAArguments) -> Any:
     if args.dataset:
         return load_qa(
             args.dataset,
@@ -27,6 +49,8 @@ def load_data(args: Any, options: Any) -> Any:
             answers_column=args.reference_column or "answers",
             eval_size=args.eval_size,
         )
+    if options.qa_data == "reading":
+        return load_reading_qa(eval_passages=-(-args.eval_size // 3), seed=0)
     return load_qa(eval_size=args.eval_size, seed=0)
 
 
@@ -52,4 +76,5 @@ TASK = Task(
     default_weights=(1.0, 1.0),
     metrics=answer_metrics,
     reference=lambda row: row["answers"][0],  # SFT imitates the first gold answer
+    options=QAArguments,
 )
