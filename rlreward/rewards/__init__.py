@@ -33,7 +33,6 @@ from rlreward.rewards.metrics import (
     LengthPenalty,
     MetricReward,
     RepetitionPenalty,
-    TextReward,
     TokenF1Reward,
 )
 from rlreward.rewards.shaping import (
@@ -45,6 +44,7 @@ from rlreward.rewards.shaping import (
     densify,
     with_per_token,
 )
+from rlreward.rewards.text import PerTokenMode, TextReward, read_column, resolve_decode
 
 if TYPE_CHECKING:
     from rlreward.rewards.classifier import ClassifierReward
@@ -89,6 +89,9 @@ __all__ = [
     "RewardOutput",
     "SentimentLexiconReward",
     "TextReward",
+    "PerTokenMode",
+    "read_column",
+    "resolve_decode",
     "TokenF1Reward",
     "UnitTestReward",
     "as_instant",

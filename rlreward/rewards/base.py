@@ -154,7 +154,8 @@ class InstantReward:
 
     #: Name used in logs and error messages.
     name: str = "reward"
-    #: How this reward computes per-token rewards itself ("prefix_delta", "attention", ...);
+    #: How this reward computes per-token rewards itself ("prefix_delta", "attention", "syntax",
+    #: "native": :data:`rlreward.rewards.text.PerTokenMode`, one table in that module's docstring);
     #: ``None`` when it returns sequence scores only and the trainer densifies them.
     per_token: str | None = None
     #: While frozen, a reward with running statistics (:class:`~rlreward.rewards.NormalizedReward`)

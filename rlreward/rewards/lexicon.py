@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from rlreward.rewards.base import prompt_text
-from rlreward.rewards.metrics import TextReward
+from rlreward.rewards.text import TextReward
 
 
 class SentimentLexiconReward(TextReward):
