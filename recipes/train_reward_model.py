@@ -55,8 +55,8 @@ from trl import ModelConfig, RewardConfig, RewardTrainer, TrlParser, extract_pro
 from rlreward.data.base import DataError, is_chat, load_table, train_eval_split, validate_columns
 from rlreward.data.dialogue import dialogue_preference_pairs
 from rlreward.models import load_pretrained, load_tokenizer
-from rlreward.rewards.base import completion_text, prompt_text
-from rlreward.rewards.classifier import ClassifierReward
+from rlreward.rewards.base import completion_text
+from rlreward.rewards.classifier import ClassifierReward, reward_model_text
 
 # ---- defaults of this recipe (a YAML or CLI flags override them) ------------------------
 DEFAULTS = dict(
@@ -115,25 +115,6 @@ class RewardModelArguments:
             )
         if self.eval_size <= 0:
             raise ValueError(f"--eval_size must be > 0 to report held-out accuracy, got {self.eval_size}.")
-
-
-def reward_model_text(prompt: Any, completion: Any, include_prompt: bool = True) -> str:
-    """The text ``ClassifierReward(include_prompt=...)`` scores for one (prompt, completion).
-
-    A chat prompt is its messages' contents joined by newlines plus a final newline; a plain prompt is
-    used as is, so a plain completion should carry its own leading space (TRL's standard format).
-
-    Example:
-        >>> reward_model_text([{"role": "user", "content": "Hi"}], [{"role": "assistant", "content": "Hello"}])
-        'Hi\\nHello'
-        >>> reward_model_text("User: Hi\\nAssistant:", " Hello")
-        'User: Hi\\nAssistant: Hello'
-    """
-    text = completion_text(completion)
-    if not include_prompt or prompt is None:
-        return text
-    context = prompt_text(prompt)
-    return context + ("\n" if isinstance(prompt, list) and context else "") + text
 
 
 def encode(tokenizer: Any, text: str) -> list[int]:

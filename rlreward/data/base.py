@@ -298,6 +298,11 @@ def load_table(
     return load_hub(source, split=split or "train", alternative=alternative, **kwargs)
 
 
+def prompt_key(columns: Sequence[str]) -> str | None:
+    """The column trainers generate from: ``prompt``, else chat ``messages``; None when neither exists."""
+    return "prompt" if "prompt" in columns else "messages" if "messages" in columns else None
+
+
 def messages_to_text(messages: list[dict[str, str]]) -> str:
     """The content of the last ``user`` message: the text a chat prompt asks."""
     for message in reversed(messages):

@@ -202,7 +202,7 @@ class ClassifierReward(InstantReward):
         self.device = torch.device(device) if device is not None else next(model.parameters()).device
         self.label = _resolve_label(model.config, label)
         if include_prompt is None:
-            include_prompt = bool(getattr(model.config, "rlreward_include_prompt", False))
+            include_prompt = trained_with_prompt(model.config)
         self.output, self.include_prompt, self.per_token = output, include_prompt, per_token
         self.batch_size, self.name = batch_size, name
         self.max_length = max_length or _position_limit(model, tokenizer)
@@ -486,8 +486,7 @@ class ClassifierReward(InstantReward):
         return ids, lo, lo + len(completion)
 
     def _prompt_prefix(self, prompt: Any) -> str:
-        text = prompt_text(prompt)
-        return text + "\n" if isinstance(prompt, list) and text else text
+        return reward_model_prefix(prompt)
 
     def _check_shared_tokenizer(self, texts: list[str], completion_ids) -> None:
         decoded = self.tokenizer.batch_decode([list(ids) for ids in completion_ids], skip_special_tokens=True)
@@ -503,6 +502,38 @@ class ClassifierReward(InstantReward):
         clone = copy.copy(self)
         clone.__dict__.update(changes)
         return clone
+
+
+# -------------------------------------------------------------------- the reward-model text format
+def reward_model_prefix(prompt: Any) -> str:
+    """What comes before the completion in the text a reward model scores: a chat prompt's contents
+    joined by newlines plus a final newline; a plain prompt as it is ('' for None)."""
+    if prompt is None:
+        return ""
+    text = prompt_text(prompt)
+    return text + "\n" if isinstance(prompt, list) and text else text
+
+
+def reward_model_text(prompt: Any, completion: Any, include_prompt: bool = True) -> str:
+    """The text ``ClassifierReward(include_prompt=...)`` scores for one (prompt, completion), and that
+    ``recipes/train_reward_model.py`` trains on.
+
+    A plain completion should carry its own leading space after a plain prompt (TRL's standard format).
+
+    Example:
+        >>> reward_model_text([{"role": "user", "content": "Hi"}], [{"role": "assistant", "content": "Hello"}])
+        'Hi\\nHello'
+        >>> reward_model_text("User: Hi\\nAssistant:", " Hello")
+        'User: Hi\\nAssistant: Hello'
+    """
+    text = completion_text(completion)
+    return reward_model_prefix(prompt) + text if include_prompt else text
+
+
+def trained_with_prompt(config: Any, default: bool = False) -> bool:
+    """Whether a reward model scores the prompt too: what ``train_reward_model.py`` recorded in its config
+    (``rlreward_include_prompt``), else ``default`` (a classifier from elsewhere scores the completion)."""
+    return bool(getattr(config, "rlreward_include_prompt", default))
 
 
 # -------------------------------------------------------------------- helpers

@@ -15,7 +15,7 @@ import os
 from typing import Any
 
 from rlreward.data import load_dialogue
-from rlreward.rewards.classifier import ClassifierReward
+from rlreward.rewards.classifier import ClassifierReward, trained_with_prompt
 from rlreward.rewards.metrics import LengthPenalty, RepetitionPenalty
 from rlreward.tasks.base import EvalContext, Task, mean, own_dataset
 from rlreward.tasks.translation import reference_metrics
@@ -39,8 +39,9 @@ def load_data(args: Any, options: Any) -> Any:
 def reward_model(spec: str, tokenizer: Any, label: int | str) -> ClassifierReward:
     """A classifier ``--reward`` as a reward model of the reply given its context."""
     model = ClassifierReward(spec, label=label, include_prompt=True, policy_tokenizer=tokenizer)
-    # train_reward_model.py records whether it scored the context too; the default is yes.
-    model.include_prompt = getattr(model.model.config, "rlreward_include_prompt", True)
+    # train_reward_model.py records whether it scored the context too; a dialogue reward model without
+    # that record is taken to score the context and the reply.
+    model.include_prompt = trained_with_prompt(model.model.config, default=True)
     model.name = REWARD_MODEL_NAME
     return model
 

@@ -97,8 +97,10 @@ def reference_examples(
     prompts; the prompt is the row's ``prompt`` (or chat ``messages``) column tokenised as the RL trainers
     do, the completion ``reference(row)`` followed by EOS.
     """
+    from rlreward.data.base import prompt_key
+
     columns = list(dataset.column_names)
-    key = "prompt" if "prompt" in columns else "messages" if "messages" in columns else None
+    key = prompt_key(columns)
     if key is None:
         raise ValueError(f"The SFT dataset needs a 'prompt' (or chat 'messages') column; it has {columns}.")
     total, n = config.max_steps * config.batch_size, len(dataset)
