@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import pickle
 import re
 
@@ -221,3 +222,156 @@ def test_construction_errors_and_pickling():
         UnitTestReward(per_token="attention", decode=str)
     reward = pickle.loads(pickle.dumps(UnitTestReward(tokenizer=PieceTokenizer())))
     assert reward.decode([0]) == ""
+
+
+# Honest solutions the judge must not fail: threads, in-place changes, every plain type, exceptions.
+
+HONEST = {
+    "threads": (
+        "import threading\nfrom concurrent.futures import ThreadPoolExecutor\n"
+        "def total(xs):\n    with ThreadPoolExecutor(4) as pool:\n        parts = list(pool.map(lambda x: x * 2, xs))\n"
+        "    lock = threading.Lock()\n    out = []\n    def add():\n        with lock:\n            out.append(sum(parts))\n"
+        "    t = threading.Thread(target=add)\n    t.start()\n    t.join()\n    return out[0]\n",
+        ["assert total([1, 2, 3]) == 12", "assert total([]) == 0"],
+    ),
+    "sorts_its_argument_in_place": (
+        "def sort_in_place(xs):\n    xs.sort()\n",
+        [
+            "data = [3, 1, 2]\nsort_in_place(data)\nassert data == [1, 2, 3]",
+            "assert sort_in_place([1]) is None",
+        ],
+    ),
+    "plain_types": (
+        "def kinds(n):\n    return (n, float(n) / 2, str(n), b'x' * n, [n], {n: {n}}, frozenset([n]), None, 1j * n, True)\n",
+        [
+            "assert kinds(2) == (2, 1.0, '2', b'xx', [2], {2: {2}}, frozenset([2]), None, 2j, True)",
+            "assert isinstance(kinds(1)[5], dict) and kinds(1)[-1] is True",
+        ],
+    ),
+    "raises_what_the_test_expects": (
+        "def root(x):\n    if x < 0:\n        raise ValueError('negative')\n    return x ** 0.5\n",
+        [
+            "try:\n    root(-1)\n    raise AssertionError('no error')\nexcept ValueError:\n    pass\nassert root(4) == 2.0",
+            "assert root(x=9) == 3.0",
+        ],
+    ),
+    "helper_functions_and_recursion": (
+        "def _fib(n):\n    return n if n < 2 else _fib(n - 1) + _fib(n - 2)\ndef fib_list(n):\n    return [_fib(i) for i in range(n)]\n",
+        ["assert fib_list(7) == [0, 1, 1, 2, 3, 5, 8]", "assert fib_list(0) == []"],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(HONEST))
+def test_honest_solutions_score_one(name):
+    code, tests = HONEST[name]
+    reward = sequence_only()
+    assert reward(prompts=[""], completions=[code], tests=[tests]) == [1.0], reward.last_reasons
+
+
+def test_an_object_the_judge_cannot_receive_fails_only_its_test():
+    code = "def pair(x):\n    return (x, x)\ndef gen(x):\n    return (i for i in range(x))\n"
+    tests = ["assert pair(1) == (1, 1)", "assert list(gen(2)) == [0, 1]"]
+    reward = sequence_only()
+    assert reward(prompts=[""], completions=[code], tests=[tests]) == [0.5]
+
+
+# Prompt helpers (HumanEval's poly, encode_cyclic, ...) come from the prompt, never from the completion.
+
+HELPER_PROMPT = (
+    "def double(x):\n    return 2 * x\n\n\n"
+    'def half(x: float) -> float:\n    """Return x / 2, so that double(half(x)) == x."""\n'
+)
+HELPER_TESTS = "\n\ndef check(candidate):\n    assert double(candidate(8)) == 8\n    assert double(candidate(3)) == 3\n\n\ncheck(half)\n"
+REDEFINES_THE_HELPER = "    return x\n\n\ndef double(x):\n    return x\n"  # double(half(x)) == x for any x
+
+
+def test_a_completion_that_redefines_a_prompt_helper_gains_nothing():
+    reward = sequence_only(prepend_prompt=True)
+    bodies = ["    return x / 2\n", REDEFINES_THE_HELPER]
+    scores = reward(
+        prompts=[HELPER_PROMPT] * 2, completions=bodies, tests=[HELPER_TESTS] * 2, entry_point=["half"] * 2
+    )
+    assert scores == [1.0, 0.0], reward.last_reasons
+
+
+def test_helpers_come_from_the_prompt_without_prepend_prompt_too():
+    # The caller put the prompt's code in the completion itself (as codegen's pass@1 does).
+    honest = HELPER_PROMPT + "    return x / 2\n"
+    cheat = HELPER_PROMPT + REDEFINES_THE_HELPER
+    reward = sequence_only()
+    prompts = ["```python\n" + HELPER_PROMPT + "```"] * 2
+    scores = reward(
+        prompts=prompts, completions=[honest, cheat], tests=[HELPER_TESTS] * 2, entry_point=["half"] * 2
+    )
+    assert scores == [1.0, 0.0], reward.last_reasons
+
+
+def test_whatever_a_solution_prints_the_caller_does_not_raise():
+    completions = [
+        "import os\nos.write(1, bytes(range(256)) * 100)\nos.write(2, b'\\xff\\xfe\\x00')\ndef add(a, b):\n    return a + b\n",
+        "import sys\nsys.stdout.write('\\u00b2 pass \\u00b2\\n' * 1000)\ndef add(a, b):\n    return a + b\n",
+        "def add(a, b):\n    return 10 ** 100000\n",  # beyond int's string conversion limit
+        "def add(a, b):\n    x = []\n    x.append(x)\n    return x\n",  # a cycle is not a plain value
+    ]
+    reward = sequence_only()
+    scores = reward(prompts=[""] * 4, completions=completions, tests=[ADD_TESTS] * 4)
+    assert scores == [1.0, 1.0, 0.0, 0.0], reward.last_reasons
+
+
+def test_syntax_credit_parses_a_bounded_number_of_prefixes(monkeypatch):
+    import rlreward.rewards.code as code_module
+
+    calls = []
+    real = code_module._valid_prefix
+    monkeypatch.setattr(
+        code_module, "_valid_prefix", lambda source: calls.append(len(source)) or real(source)
+    )
+    valid = syntax_lines("x = 1\n" * 4000)
+    assert len(valid) == code_module.MAX_SYNTAX_LINES and all(ok for _, ok in valid)
+    assert len(calls) == 1  # the whole judged code is valid: every line is
+    calls.clear()
+    broken = "x = 1\n" * 2999 + "y = )\n" + "z = 2\n" * 1000
+    lines = syntax_lines(broken, max_lines=5000)
+    assert [ok for _, ok in lines] == [True] * 2999 + [False] * 1001
+    assert len(calls) <= 1 + math.ceil(math.log2(4000)) + 1
+
+
+def test_syntax_credit_counts_only_the_judged_lines():
+    reward = UnitTestReward(per_token=None, syntax_weight=1.0, sandbox=SANDBOX, max_syntax_lines=4)
+    code = "def add(a, b):\n    return a + b\n" + "x = (\n" + "y = 1\n" * 10
+    out = reward.score([""], [code], [[1]], tests=[ADD_TESTS])
+    assert out.components["syntax"].tolist() == [0.75]  # 3 of the first 4 lines; the rest are not judged
+
+
+def test_reference_solutions_score_one_through_the_judge():
+    # Every 8th built-in task here (all of them, and HumanEval's, in the slow test below).
+    from rlreward.data import code_tasks
+
+    tasks = code_tasks()[::8]
+    assert_all_pass([t.prompt for t in tasks], [t.canonical_solution for t in tasks], tasks)
+
+
+@pytest.mark.slow
+def test_every_reference_solution_scores_one_through_the_judge():
+    from rlreward.data import code_tasks, load_humaneval
+
+    tasks = code_tasks()
+    assert_all_pass([t.prompt for t in tasks], [t.canonical_solution for t in tasks], tasks)
+    problems = list(load_humaneval())
+    assert_all_pass([p["prompt"] for p in problems], [p["canonical_solution"] for p in problems], problems)
+
+
+def assert_all_pass(prompts, bodies, rows):
+    reward = UnitTestReward(
+        prepend_prompt=True, per_token=None, syntax_weight=0.0, sandbox=SandboxConfig(timeout_s=5)
+    )
+    get = (lambda r, k: r[k]) if isinstance(rows[0], dict) else getattr
+    scores = reward(
+        prompts=prompts,
+        completions=bodies,
+        tests=[get(r, "tests") for r in rows],
+        entry_point=[get(r, "entry_point") for r in rows],
+    )
+    failed = [(get(r, "task_id"), why) for r, s, why in zip(rows, scores, reward.last_reasons) if s != 1.0]
+    assert not failed

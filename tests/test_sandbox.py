@@ -424,21 +424,19 @@ def solve():
 """,
     "reads_the_test_payload_from_disk": """
 import os, re
-ANSWER = 0
-for top in (".", "..", "/tmp", "/judge", "/", os.path.expanduser("~")):
-    for folder, dirs, files in os.walk(top):
-        if folder.startswith(("/proc", "/sys", "/dev")):
-            dirs[:] = []
-            continue
-        for name in files:
-            try:
-                with open(os.path.join(folder, name), "rb") as f:
-                    data = f.read(1 << 20)
-            except OSError:
-                continue
-            for hit in re.findall(rb"solve\\(\\) == (\\d+)", data):
-                if b"ANSWER" not in data:
-                    ANSWER = int(hit)
+def find():
+    for top in (".", "..", "/tmp", "/judge", "/dev/shm"):
+        for folder, dirs, files in os.walk(top):
+            for name in files:
+                try:
+                    with open(os.path.join(folder, name), "rb") as f:
+                        data = f.read(1 << 20)
+                except OSError:
+                    continue
+                for hit in re.findall(rb"solve\\(\\) == (\\d+)", data):
+                    return int(hit)
+    return 0
+ANSWER = find()
 def solve():
     return ANSWER
 """,
@@ -478,9 +476,10 @@ def solve():
 """,
     "reports_with_a_non_ascii_digit": """
 import os, sys
+nonce = sys._getframe(1).f_locals.get("nonce") or "x"
 for fd in range(1, 8):
     try:
-        os.write(fd, "x pass \\u00b2\\nx done \\u00b9\\n".encode())
+        os.write(fd, f"{{nonce}} pass \\u00b2\\n{{nonce}} done \\u00b9\\n".encode())
     except OSError:
         pass
 def solve():
@@ -770,8 +769,11 @@ for line in open({asset!r}):
 @pytest.fixture
 def host_endpoints():
     """A Unix socket, a FIFO (in a world-writable folder) and an abstract socket, all listening on the host."""
+    if not os.access("/var/tmp", os.W_OK):
+        pytest.skip("/var/tmp is not writable here")
     token = os.urandom(6).hex()
-    folder = Path(tempfile.mkdtemp(prefix="rlreward-endpoints-", dir="/tmp"))
+    # Outside /tmp, which even a sandbox without a minimal root replaces with its own tmpfs.
+    folder = Path(tempfile.mkdtemp(prefix="rlreward-endpoints-", dir="/var/tmp"))
     folder.chmod(0o777)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(str(folder / "host.sock"))

@@ -71,11 +71,11 @@ class Channel:
         except OSError:
             self.lost = True
             raise Lost() from None
-        for _ in range(1000):  # skip whatever else the solution wrote on the channel
+        for _ in range(1000):  # skip well-formed replies to earlier requests
             try:
                 reply = self.receive()
-            except wire.NotPlain:
-                continue
+            except wire.NotPlain as err:  # a malformed line answers this request: the call fails
+                raise CandidateError(f"the solution sent no usable reply: {err}") from None
             if reply.get("id") == self.next_id:
                 return reply
         self.lost = True
@@ -174,9 +174,13 @@ def judge(spec: dict, channel: Channel) -> dict:
     """Run the tests of ``spec`` against the solution behind ``channel``; the verdict."""
     n = spec["n"]
     verdict: dict = {"passed": [], "n": n}
+    first: dict = {}
     try:
-        first = channel.receive()
-    except (Lost, wire.NotPlain):
+        for _ in range(1000):  # the first well-formed message, whatever the solution printed on the channel
+            with contextlib.suppress(wire.NotPlain):
+                first = channel.receive()
+                break
+    except Lost:
         return dict(verdict, lost=True)
     if "ready" not in first:
         return dict(verdict, error=str(first.get("error", "no ready message"))[:100])

@@ -98,7 +98,12 @@ def main() -> None:
         request = wire.loads(line)
         if request.get("quit"):
             finish()
-        channel.sendall(wire.dumps(answer(namespace, request)))
+        reply = answer(namespace, request)
+        try:
+            line = wire.dumps(reply)
+        except (TypeError, ValueError) as err:  # e.g. an int too long to write out
+            line = wire.dumps({"id": reply["id"], "raise": "NotPlain", "message": str(err)[:500]})
+        channel.sendall(line)
 
 
 if __name__ == "__main__":
