@@ -33,6 +33,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 METHODS = ("rlreward_reinforce", "rlreward_ppo", "rlreward_ppo_2epochs", "trl_rloo")
@@ -94,7 +95,7 @@ def run_rlreward(method: str, args) -> tuple[list[dict], dict]:
     data = load_sentiment_prompts()["train"]
     b = args.batch_size
     common = dict(
-        output_dir="/tmp/rlreward_bench",
+        output_dir=tempfile.mkdtemp(prefix="rlreward_bench_"),
         max_steps=args.steps,
         batch_size=b,
         mini_batch_size=b,
@@ -216,7 +217,7 @@ def run_trl(args) -> tuple[list[dict], dict]:
     shape = model_shape(model)
     data = load_sentiment_prompts()["train"]
     config = RLOOConfig(
-        output_dir="/tmp/trl_bench",
+        output_dir=tempfile.mkdtemp(prefix="trl_bench_"),
         per_device_train_batch_size=args.batch_size,
         num_generations=4,
         steps_per_generation=1,
@@ -264,16 +265,18 @@ def child(args) -> None:
 # ---------------------------------------------------------------- the machine's ceilings and the floors
 
 
-def _best_time(fn, repeats: int) -> float:
-    """The fastest of ``repeats`` timed calls after one warm-up (the least disturbed by other jobs)."""
+def _best_time(fn, repeats: int, min_seconds: float = 0.3) -> float:
+    """The fastest call of at least ``repeats`` timed calls spread over at least ``min_seconds``, after one
+    warm-up: the one least disturbed by other jobs on a shared machine."""
     fn()
     _sync()
-    best = float("inf")
-    for _ in range(repeats):
+    best, spent, done = float("inf"), 0.0, 0
+    while done < repeats or spent < min_seconds:
         t0 = time.perf_counter()
         fn()
         _sync()
-        best = min(best, time.perf_counter() - t0)
+        elapsed = time.perf_counter() - t0
+        best, spent, done = min(best, elapsed), spent + elapsed, done + 1
     return best
 
 
@@ -361,6 +364,9 @@ def main() -> None:
     if not results:
         sys.exit("every method failed")
     report(results, args)
+    failed = sorted(set(args.methods) - set(results))
+    if failed:
+        sys.exit(f"failed: {', '.join(failed)}")
 
 
 def report(results: dict[str, dict], args) -> None:
