@@ -12,6 +12,9 @@ from rlreward.rl import (
     clipped_value_loss,
     discounted_returns,
     gae,
+    group_advantages,
+    group_mean_baseline,
+    group_std,
     kl_estimate,
     leave_one_out_baseline,
     masked_mean,
@@ -208,3 +211,63 @@ def test_discounted_returns_stop_at_mask_holes_like_gae(gamma):
     torch.testing.assert_close(returns, gae_returns)
     # the hole at position 2 ends the first episode: G_0 = r_0 + gamma r_1, nothing from r_3, r_4
     assert returns[0, 0] == pytest.approx(float(rewards[0, 0] + gamma * rewards[0, 1]))
+
+
+def loop_group_advantages(returns, lengths, k, estimator, scale, eps=1e-4):
+    """Token-level group baselines, one prompt, position and sample at a time, in plain Python."""
+    b, t = returns.shape
+    out = [[0.0] * t for _ in range(b)]
+    for g in range(0, b, k):
+        for pos in range(t):
+            running = [i for i in range(g, g + k) if pos < lengths[i]]
+            for i in running:
+                g_i = float(returns[i, pos])
+                if estimator == "rloo":
+                    others = [float(returns[j, pos]) for j in running if j != i]
+                    out[i][pos] = g_i - (sum(others) / len(others) if others else 0.0)
+                else:
+                    values = [float(returns[j, pos]) for j in running]
+                    mean = sum(values) / len(values)
+                    adv = g_i - mean
+                    if scale:
+                        n = len(values)
+                        std = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1)) if n > 1 else 0.0
+                        adv /= std + eps
+                    out[i][pos] = adv
+    return torch.tensor(out)
+
+
+@pytest.mark.parametrize("estimator,scale", [("rloo", False), ("grpo", False), ("grpo", True)])
+def test_token_level_group_baselines_match_a_loop(estimator, scale):
+    torch.manual_seed(0)
+    k, lengths = 3, [5, 2, 4, 1, 5, 5]
+    mask = mask_for(lengths, 5)
+    returns = discounted_returns(torch.randn(6, 5), mask, 0.9)
+    adv = group_advantages(returns, mask, k, estimator, scale)
+    expected = loop_group_advantages(returns, lengths, k, estimator, scale)
+    torch.testing.assert_close(adv, expected, atol=1e-5, rtol=1e-5)
+    assert torch.all(adv[mask == 0] == 0)
+
+
+def test_group_baselines_are_the_classic_sequence_ones_for_terminal_rewards():
+    scores = torch.tensor([1.0, 2.0, 6.0, 0.0, 3.0, 3.0])
+    mask = torch.ones(6, 4)
+    returns = discounted_returns(terminal_rewards(scores, [4] * 6), mask, 1.0)
+    grouped = scores.view(2, 3)
+    grpo = (grouped - grouped.mean(1, keepdim=True)).flatten()
+    grpo_scaled = (
+        (grouped - grouped.mean(1, keepdim=True)) / (grouped.std(1, keepdim=True) + 1e-4)
+    ).flatten()
+    rloo = (grouped - (grouped.sum(1, keepdim=True) - grouped) / 2).flatten()
+    for adv, expected in [
+        (group_advantages(returns, mask, 3, "rloo"), rloo),
+        (group_advantages(returns, mask, 3, "grpo"), grpo),
+        (group_advantages(returns, mask, 3, "grpo", scale=True), grpo_scaled),
+    ]:
+        torch.testing.assert_close(adv, expected[:, None].expand(6, 4))
+    assert group_mean_baseline(returns, mask, 3)[0, 0] == 3.0
+    assert group_std(returns, mask, 3)[3, 0] == pytest.approx(math.sqrt(3.0))
+    with pytest.raises(ValueError, match="k >= 2"):
+        group_advantages(returns, mask, 1, "grpo")
+    with pytest.raises(ValueError, match="grpo estimator only"):
+        group_advantages(returns, mask, 3, "rloo", scale=True)

@@ -1,6 +1,7 @@
 """Trainer behaviour on tiny random models: learning, resuming, guards, saving."""
 
 import json
+import math
 
 import pytest
 import torch
@@ -33,14 +34,24 @@ def make_config(cls, tmp_path, **overrides):
 
 
 @pytest.mark.parametrize(
-    "trainer_cls,config_cls", [(PPOTrainer, PPOConfig), (ReinforceTrainer, ReinforceConfig)]
+    "trainer_cls,config_cls,estimator",
+    [
+        (PPOTrainer, PPOConfig, {}),  # gae
+        (PPOTrainer, PPOConfig, {"advantage_estimator": "rloo", "num_generations": 4}),
+        (PPOTrainer, PPOConfig, {"advantage_estimator": "grpo", "num_generations": 4}),
+        (ReinforceTrainer, ReinforceConfig, {}),  # rloo
+        (ReinforceTrainer, ReinforceConfig, {"advantage_estimator": "grpo", "scale_rewards": True}),
+    ],
+    ids=["ppo-gae", "ppo-rloo", "ppo-grpo", "reinforce-rloo", "reinforce-grpo-scaled"],
 )
-def test_tiny_policy_learns_an_instant_reward(trainer_cls, config_cls, tokenizer, policy, tmp_path):
+def test_tiny_policy_learns_an_instant_reward(
+    trainer_cls, config_cls, estimator, tokenizer, policy, tmp_path
+):
     target = tokenizer.convert_tokens_to_ids("a")
     before = {n: p.detach().clone() for n, p in policy.named_parameters()}
-    trainer = trainer_cls(
-        policy, CountToken(target), PROMPTS, make_config(config_cls, tmp_path), tokenizer=tokenizer
-    )
+    config = make_config(config_cls, tmp_path, **estimator)
+    trainer = trainer_cls(policy, CountToken(target), PROMPTS, config, tokenizer=tokenizer)
+    assert (trainer.actor_critic.value_head is not None) == (config.advantage_estimator == "gae")
     history = trainer.train()
     first = sum(h["rewards/mean"] for h in history[:3]) / 3
     last = sum(h["rewards/mean"] for h in history[-3:]) / 3
@@ -49,6 +60,7 @@ def test_tiny_policy_learns_an_instant_reward(trainer_cls, config_cls, tokenizer
     assert all(torch.isfinite(p).all() for p in policy.parameters())
     lines = (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()
     assert len(lines) == 20 and json.loads(lines[-1])["step"] == 20
+    assert ("losses/value" in history[0]) == trainer.uses_value_head
 
 
 def test_lora_trains_only_the_adapter_and_the_reference_stays_the_base(tokenizer, policy, tmp_path):
@@ -131,6 +143,24 @@ def test_configs_that_cannot_work_fail_at_start(tokenizer, policy, tmp_path):
         ReinforceConfig(batch_size=10, mini_batch_size=5, num_generations=4)
     with pytest.raises(ValueError, match="densify"):
         PPOConfig(densify="sparse")
+    with pytest.raises(ValueError, match="num_generations >= 2"):
+        PPOConfig(advantage_estimator="grpo")
+    with pytest.raises(ValueError, match="advantage_estimator='vtrace' is unknown"):
+        PPOConfig(advantage_estimator="vtrace")
+    with pytest.raises(ValueError, match="needs a value head"):
+        ReinforceConfig(advantage_estimator="gae")
+    with pytest.raises(ValueError, match="scale_rewards"):
+        ReinforceConfig(scale_rewards=True)
+    with pytest.raises(ValueError, match="baseline_per_source needs a group baseline"):
+        PPOConfig(baseline_per_source=True)
+    with pytest.raises(ValueError, match="several reward sources"):
+        ReinforceTrainer(
+            policy,
+            CountToken(3),
+            PROMPTS,
+            make_config(ReinforceConfig, tmp_path, baseline_per_source=True),
+            tokenizer=tokenizer,
+        )
     bad_lora = make_config(PPOConfig, tmp_path, use_peft=True, lora_target_modules=["c_attn"])
     with pytest.raises(
         ValueError, match=r"lora_target_modules \['c_attn'\] are not in the model; choose from"
@@ -401,3 +431,56 @@ def test_eos_rate_counts_an_eos_in_the_last_column_as_stopped(tokenizer, policy,
 
     trainer.generate = generate_with_known_endings
     assert trainer.train()[0]["completions/eos_rate"] == 0.5
+
+
+def test_baseline_per_source_takes_each_rewards_group_baseline_then_sums(tokenizer, tmp_path):
+    from conftest import tiny_llama
+
+    from rlreward.rl import discounted_returns, group_advantages
+
+    rewards = [CountToken(3), CountToken(4, other=0.5)]
+    advantages = {}
+    for per_source in (False, True):
+        for estimator, scale in (("rloo", False), ("grpo", True)):
+            config = make_config(
+                ReinforceConfig,
+                tmp_path,
+                advantage_estimator=estimator,
+                scale_rewards=scale,
+                baseline_per_source=per_source,
+                kl_coef=0.1,
+                use_peft=True,
+            )
+            trainer = ReinforceTrainer(
+                tiny_llama(len(tokenizer)), rewards, PROMPTS, config, tokenizer=tokenizer
+            )
+            rows, seeds = trainer._local_batch(0)
+            rollout = trainer.generate(trainer.train_data, rows, seeds)
+            rollout.ref_logprobs = rollout.ref_logprobs - 0.1  # a KL penalty that is not zero
+            sources = trainer.score(rollout)
+            assert set(sources) == {"count_token_0", "count_token_1"}
+            torch.testing.assert_close(sum(sources.values()), rollout.token_rewards)
+            penalty = -0.1 * trainer.kl_per_token(rollout)
+            total = rollout.token_rewards + penalty
+            sources["kl_penalty"] = penalty  # as update() adds it
+            adv = trainer.compute_advantages(rollout, total, sources)["advantages"]
+            advantages[per_source, estimator] = adv
+            mask = rollout.completion_mask
+
+            def group(r, mask=mask, estimator=estimator, scale=scale):
+                return group_advantages(discounted_returns(r, mask), mask, 4, estimator, scale)
+
+            parts = list(sources.values()) if per_source else [total]
+            torch.testing.assert_close(adv, sum(group(r) for r in parts))
+    # The leave-one-out baseline is linear: per source or of the sum, the same advantages; GRPO's
+    # per-source std scaling is not.
+    torch.testing.assert_close(advantages[True, "rloo"], advantages[False, "rloo"], atol=1e-5, rtol=1e-5)
+    assert not torch.allclose(advantages[True, "grpo"], advantages[False, "grpo"], atol=1e-3)
+    config = make_config(
+        ReinforceConfig, tmp_path / "train", max_steps=2, advantage_estimator="grpo", scale_rewards=True
+    )
+    config.baseline_per_source, config.kl_coef = True, 0.1
+    history = ReinforceTrainer(
+        tiny_llama(len(tokenizer)), rewards, PROMPTS, config, tokenizer=tokenizer
+    ).train()
+    assert all(math.isfinite(h["losses/policy"]) for h in history)

@@ -1,8 +1,12 @@
 """RL maths on tensors: returns, advantages, baselines, KL estimators and losses. No trainer state."""
 
 from rlreward.rl.advantages import (
+    ADVANTAGE_ESTIMATORS,
     discounted_returns,
     gae,
+    group_advantages,
+    group_mean_baseline,
+    group_std,
     leave_one_out_baseline,
     masked_mean,
     masked_sum,
@@ -19,6 +23,7 @@ from rlreward.rl.losses import (
 )
 
 __all__ = [
+    "ADVANTAGE_ESTIMATORS",
     "ESTIMATORS",
     "KLController",
     "PolicyLoss",
@@ -28,6 +33,9 @@ __all__ = [
     "discounted_returns",
     "entropy_from_logits",
     "gae",
+    "group_advantages",
+    "group_mean_baseline",
+    "group_std",
     "kl_estimate",
     "leave_one_out_baseline",
     "masked_mean",

@@ -136,3 +136,95 @@ def leave_one_out_baseline(returns: torch.Tensor, mask: torch.Tensor, k: int) ->
     others_count = grouped_mask.sum(1, keepdim=True) - grouped_mask
     baseline = others_sum / others_count.clamp(min=1)
     return baseline.view(b, t) * mask
+
+
+#: Advantage estimators of the trainers: GAE needs a value head; the group estimators need k >= 2
+#: completions per prompt and no critic.
+ADVANTAGE_ESTIMATORS = ("gae", "rloo", "grpo")
+
+
+def _grouped(x: torch.Tensor, k: int) -> torch.Tensor:
+    b, t = x.shape
+    if k < 1 or b % k:
+        raise ValueError(f"Batch of {b} completions is not a multiple of k={k} completions per prompt.")
+    return x.view(b // k, k, t)
+
+
+def group_mean_baseline(returns: torch.Tensor, mask: torch.Tensor, k: int) -> torch.Tensor:
+    """Per-position group mean (GRPO's baseline, per token): ``b_t^i = mean_{j: t < T_j} G_t^j``.
+
+    The mean return-to-go at position ``t`` over the ``k`` completions of the same prompt that are still
+    running at ``t``, completion ``i`` included (unlike :func:`leave_one_out_baseline`, so the estimate
+    is biased by a factor ``(n - 1) / n`` where ``n`` samples run, as GRPO's is). For terminal rewards
+    with ``gamma = 1`` and equal lengths it is the group mean of the sequence scores.
+
+    Args:
+        returns: ``(b, t)`` returns-to-go, rows grouped by prompt: rows ``[g*k, (g+1)*k)`` share a prompt.
+        mask: ``(b, t)`` 1 on real tokens.
+        k: completions per prompt.
+
+    Returns:
+        ``(b, t)`` baseline, zero on padding.
+    """
+    mask = mask.to(returns.dtype)
+    grouped_returns, grouped_mask = _grouped(returns * mask, k), _grouped(mask, k)
+    mean = grouped_returns.sum(1, keepdim=True) / grouped_mask.sum(1, keepdim=True).clamp(min=1)
+    return (mean * grouped_mask).view_as(returns)
+
+
+def group_std(returns: torch.Tensor, mask: torch.Tensor, k: int) -> torch.Tensor:
+    """Per-position standard deviation of the returns over a prompt's completions still running at ``t``.
+
+    Unbiased (``n - 1`` in the denominator, as ``torch.std`` and TRL's GRPO); 0 where fewer than two
+    completions run at ``t``. Shapes as :func:`group_mean_baseline`; ``(b, t)``, zero on padding.
+    """
+    mask = mask.to(returns.dtype)
+    grouped_returns, grouped_mask = _grouped(returns * mask, k), _grouped(mask, k)
+    count = grouped_mask.sum(1, keepdim=True)
+    mean = grouped_returns.sum(1, keepdim=True) / count.clamp(min=1)
+    squared = (((grouped_returns - mean) * grouped_mask) ** 2).sum(1, keepdim=True)
+    std = torch.sqrt(squared / (count - 1).clamp(min=1)) * (count > 1)
+    return (std * grouped_mask).view_as(returns)
+
+
+def group_advantages(
+    returns: torch.Tensor,
+    mask: torch.Tensor,
+    k: int,
+    estimator: str = "rloo",
+    scale: bool = False,
+    eps: float = 1e-4,
+) -> torch.Tensor:
+    """Advantages from per-token returns-to-go and a baseline over the ``k`` completions of each prompt.
+
+    * ``rloo``: ``A_t^i = G_t^i - mean_{j != i} G_t^j`` (:func:`leave_one_out_baseline`; unbiased).
+    * ``grpo``: ``A_t^i = G_t^i - mean_j G_t^j`` (:func:`group_mean_baseline`), divided by
+      ``std_j G_t^j + eps`` (:func:`group_std`) when ``scale``: GRPO (Shao et al. 2024). Without the
+      scaling it is Dr. GRPO (Liu et al. 2025), which drops it because it weights prompts by how
+      little their rewards vary.
+
+    Means and standard deviations are taken per position ``t`` over the completions still running at
+    ``t``, so each token is compared with what the other samples earned from the same position on. For
+    terminal rewards with ``gamma = 1`` and equal lengths these are the classic sequence-level RLOO
+    and GRPO advantages at every token.
+
+    Args:
+        returns: ``(b, t)`` returns-to-go (:func:`discounted_returns`), rows grouped by prompt.
+        mask: ``(b, t)`` 1 on real tokens.
+        k: completions per prompt, ``>= 2``.
+
+    Returns:
+        ``(b, t)`` advantages, zero on padding.
+    """
+    if k < 2:
+        raise ValueError(f"A group baseline needs k >= 2 completions per prompt, got k={k}.")
+    if estimator == "rloo":
+        if scale:
+            raise ValueError("scale applies to the grpo estimator only.")
+        return (returns - leave_one_out_baseline(returns, mask, k)) * mask.to(returns.dtype)
+    if estimator == "grpo":
+        advantages = (returns - group_mean_baseline(returns, mask, k)) * mask.to(returns.dtype)
+        if scale:
+            advantages = advantages / (group_std(returns, mask, k) + eps)
+        return advantages
+    raise ValueError(f"Unknown group estimator {estimator!r}; choose rloo or grpo.")

@@ -8,7 +8,9 @@ One step:
    (the same model with its LoRA adapter disabled) and, for PPO, values;
 3. score them: the reward's per-token rewards, or its sequence score densified by ``config.densify``;
    fold in the per-token KL penalty ``-beta * kl_t``;
-4. advantages (the subclass: GAE for PPO, returns-to-go minus a leave-one-out baseline for REINFORCE);
+4. advantages (``config.advantage_estimator``: GAE with a value head, PPO only; or per-token
+   returns-to-go minus a group baseline over the prompt's ``num_generations`` completions, ``rloo`` or
+   ``grpo``, in both trainers, optionally per reward source);
 5. clipped policy-gradient updates over mini-batches and epochs, under Accelerate;
 6. metrics, samples, checkpoint.
 
@@ -38,7 +40,7 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase, get_scheduler
 
 from rlreward.rewards.base import RewardError, as_instant, evaluate_reward
 from rlreward.rewards.shaping import CombinedReward, with_per_token
-from rlreward.rl.advantages import masked_mean
+from rlreward.rl.advantages import discounted_returns, group_advantages, masked_mean, masked_whiten
 from rlreward.rl.kl import KLController, kl_estimate
 from rlreward.rl.losses import PolicyLoss, clipped_policy_loss, token_logprobs
 from rlreward.trainers.checkpoint import load_checkpoint, resolve_checkpoint, save_checkpoint
@@ -117,10 +119,19 @@ def lora_config(config: RLConfig):
 
 
 class RLTrainer:
-    """Base class: subclasses set ``uses_value_head`` and implement ``compute_advantages`` and ``compute_loss``."""
+    """Base class: subclasses implement ``compute_advantages`` and ``compute_loss``.
 
-    uses_value_head = False
-    samples_per_prompt = 1
+    The group estimators (``advantage_estimator`` rloo / grpo) are shared here
+    (:meth:`group_advantages`); a value head exists only for ``gae``.
+    """
+
+    @property
+    def uses_value_head(self) -> bool:
+        return self.config.advantage_estimator == "gae"
+
+    @property
+    def samples_per_prompt(self) -> int:
+        return self.config.num_generations
 
     def __init__(
         self,
@@ -162,6 +173,11 @@ class RLTrainer:
             CombinedReward(rewards, reward_weights) if len(rewards) > 1 or reward_weights else rewards[0]
         )
         self.reward = with_per_token(as_instant(combined), config.densify, self._decode)
+        if config.baseline_per_source and not isinstance(self.reward, CombinedReward):
+            raise ValueError(
+                "baseline_per_source=True needs several reward sources: pass a list of rewards (or a "
+                "CombinedReward) not wrapped in another reward, or set baseline_per_source=False."
+            )
 
         self.train_data = self._prepare_dataset(train_dataset, "train_dataset")
         self.eval_data = (
@@ -262,15 +278,15 @@ class RLTrainer:
                 )
         return get_peft_model(model, lora_config(c))
 
-    def _param_groups(self) -> list[dict]:
+    def _param_groups(self, value_learning_rate: float | None = None) -> list[dict]:
+        """The policy's trainable parameters, and the value head's (at ``value_learning_rate``) if any."""
         head = self.actor_critic.value_head
         head_params = list(head.parameters()) if head is not None else []
         head_ids = {id(p) for p in head_params}
         policy = [p for p in self.actor_critic.parameters() if p.requires_grad and id(p) not in head_ids]
         groups = [{"params": policy}]
         if head_params:
-            lr = getattr(self.config, "value_learning_rate", None) or self.config.learning_rate
-            groups.append({"params": head_params, "lr": lr})
+            groups.append({"params": head_params, "lr": value_learning_rate or self.config.learning_rate})
         return groups
 
     def _decode(self, ids: list[int]) -> str:
@@ -412,15 +428,26 @@ class RLTrainer:
         rollout.completions = [self._decode(ids) for ids in rollout.completion_id_lists()]
         return rollout
 
-    def score(self, rollout: Rollout) -> None:
-        """Fill ``rollout.scores`` and ``rollout.token_rewards`` from the reward (validated)."""
+    def score(self, rollout: Rollout) -> dict[str, torch.Tensor]:
+        """Fill ``rollout.scores`` and ``rollout.token_rewards`` from the reward (validated).
+
+        Returns:
+            the per-token rewards by source, ``(b, t)`` each, summing to ``rollout.token_rewards``:
+            one per part of a combined reward (else ``"reward"``), and ``"missing_eos_penalty"``.
+        """
         out = evaluate_reward(
             self.reward, rollout.prompts, rollout.completions, rollout.completion_id_lists(), **rollout.extra
         )
         t = rollout.completion_ids.shape[1]
         device = self.accelerator.device
-        tokens = torch.zeros(len(out), t)
-        tokens[:, : out.tokens.shape[1]] = out.tokens[:, :t]
+
+        def aligned(per_token: torch.Tensor) -> torch.Tensor:  # (b, t) on the rollout's width
+            full = torch.zeros(len(out), t)
+            full[:, : per_token.shape[1]] = per_token[:, :t]
+            return full
+
+        tokens = aligned(out.tokens)
+        sources = {k: aligned(v) for k, v in out.token_components.items()} or {"reward": tokens.clone()}
         scores = out.sequence.clone()
         if self.config.missing_eos_penalty is not None:
             ids, mask = rollout.completion_ids.cpu(), rollout.completion_mask.cpu()
@@ -428,9 +455,11 @@ class RLTrainer:
             scores[missing] -= self.config.missing_eos_penalty
             idx = (rollout.lengths.cpu() - 1).clamp(min=0)
             tokens[missing, idx[missing]] -= self.config.missing_eos_penalty
+            sources["missing_eos_penalty"] = tokens - sum(sources.values())
         rollout.scores = scores.to(device)
         rollout.token_rewards = tokens.to(device)
         rollout.components = {k: v.to(device) for k, v in out.components.items()}
+        return {k: v.to(device) for k, v in sources.items()}
 
     # ------------------------------------------------------------------ update
     def kl_per_token(self, rollout: Rollout) -> torch.Tensor:
@@ -439,8 +468,36 @@ class RLTrainer:
             * rollout.completion_mask
         )
 
-    def compute_advantages(self, rollout: Rollout, rewards: torch.Tensor) -> dict[str, torch.Tensor]:
+    def compute_advantages(
+        self, rollout: Rollout, rewards: torch.Tensor, sources: dict[str, torch.Tensor] | None = None
+    ) -> dict[str, torch.Tensor]:
+        """``{"advantages": (b, t), ...}`` from the per-token ``rewards`` (KL penalty folded in).
+
+        ``sources``: the same rewards split by source (summing to ``rewards``), for per-source baselines.
+        """
         raise NotImplementedError
+
+    def group_advantages(
+        self, rollout: Rollout, rewards: torch.Tensor, sources: dict[str, torch.Tensor] | None = None
+    ) -> torch.Tensor:
+        """``(b, t)`` advantages of the rloo / grpo estimators: per-token returns-to-go minus a baseline
+        over the ``num_generations`` completions of each prompt (rows are grouped by prompt in a rollout).
+
+        With ``baseline_per_source``, each source in ``sources`` gets its own returns, baseline (and
+        grpo scaling), and the advantages are summed.
+        """
+        c, mask = self.config, rollout.completion_mask
+        parts = sources if c.baseline_per_source and sources else {"all": rewards}
+        distributed = self.accelerator.num_processes > 1
+        advantages = torch.zeros_like(rewards)
+        for part in parts.values():
+            if c.whiten_rewards:
+                part = masked_whiten(part, mask, shift_mean=False, distributed=distributed)
+            returns = discounted_returns(part, mask, c.gamma)
+            advantages = advantages + group_advantages(
+                returns, mask, c.num_generations, c.advantage_estimator, c.scale_rewards
+            )
+        return advantages
 
     def compute_loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         raise NotImplementedError
@@ -462,18 +519,23 @@ class RLTrainer:
         )
         return loss, values
 
-    def update(self, rollout: Rollout) -> dict[str, float]:
-        """Advantages, then clipped updates over ``num_epochs`` x mini-batches; returns mean loss stats."""
+    def update(self, rollout: Rollout, sources: dict[str, torch.Tensor] | None = None) -> dict[str, float]:
+        """Advantages, then clipped updates over ``num_epochs`` x mini-batches; returns mean loss stats.
+
+        ``sources``: the per-token rewards by source, from :meth:`score` (for per-source baselines).
+        """
         c = self.config
         kl = self.kl_per_token(rollout)
-        rewards = rollout.token_rewards - self.kl_ctl.value * kl
+        penalty = -self.kl_ctl.value * kl
+        rewards = rollout.token_rewards + penalty
+        sources = {**(sources or {"reward": rollout.token_rewards}), "kl_penalty": penalty}
         batch = {
             "input_ids": torch.cat([rollout.prompt_ids, rollout.completion_ids], 1),
             "attention_mask": torch.cat([rollout.prompt_mask, rollout.completion_mask], 1),
             "completion_ids": rollout.completion_ids,
             "mask": rollout.completion_mask,
             "old_logprobs": rollout.logprobs,
-            **self.compute_advantages(rollout, rewards),
+            **self.compute_advantages(rollout, rewards, sources),
         }
         if rollout.values is not None:
             batch["old_values"] = rollout.values
@@ -603,9 +665,9 @@ class RLTrainer:
         rows, seeds = self._local_batch(self.step)
         rollout = self.generate(self.train_data, rows, seeds)
         t1 = time.perf_counter()
-        self.score(rollout)
+        sources = self.score(rollout)
         t2 = time.perf_counter()
-        stats = self.update(rollout)
+        stats = self.update(rollout, sources)
         t3 = time.perf_counter()
         mask = rollout.completion_mask.float()
         kl = self.kl_per_token(rollout).sum(1)

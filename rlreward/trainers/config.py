@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 from rlreward.rewards.shaping import STRATEGIES
+from rlreward.rl.advantages import ADVANTAGE_ESTIMATORS
 from rlreward.rl.kl import ESTIMATORS
 
 
@@ -60,6 +61,31 @@ class RLConfig:
     kl_estimator: str = _help("Per-token KL estimator: k1 (log ratio), k2 or k3 (non-negative).", "k1")
     target_kl: float | None = _help("Adapt beta toward this KL per completion (None: fixed beta).", None)
     kl_horizon: int = _help("Horizon of the adaptive KL controller, in samples.", 10_000)
+    # --- advantages ---
+    advantage_estimator: str = _help(
+        "gae: GAE with a value head (PPO only); rloo: per-token returns-to-go minus the leave-one-out "
+        "mean of the other completions of the prompt at the same position; grpo: minus the group mean "
+        "(optionally divided by the group std, scale_rewards). rloo and grpo need num_generations >= 2 "
+        "and no value head. Default: gae for PPO, rloo for REINFORCE.",
+        "gae",
+    )
+    num_generations: int = _help(
+        "k: completions sampled per prompt (>= 2 for the rloo and grpo baselines); batch_size counts "
+        "completions, so a step has batch_size / k prompts.",
+        1,
+    )
+    gamma: float = _help("Discount factor of the returns (GAE and returns-to-go).", 1.0)
+    scale_rewards: bool = _help(
+        "grpo only: divide advantages by the std of the group's returns at each position (GRPO); off by "
+        "default, as in Dr. GRPO, which removes this per-prompt weighting.",
+        False,
+    )
+    baseline_per_source: bool = _help(
+        "rloo/grpo only: compute the group baseline (and grpo's scaling) separately for each reward of a "
+        "combined reward and for the KL penalty, then sum the advantages (PRIME, Cui et al. 2025). "
+        "Without scaling it equals one baseline of the summed rewards (the baseline is linear).",
+        False,
+    )
     # --- optimisation ---
     learning_rate: float = _help("AdamW learning rate.", 1e-4)
     weight_decay: float = _help("AdamW weight decay.", 0.0)
@@ -125,6 +151,33 @@ class RLConfig:
             bad(f"report_to={self.report_to!r}: choose none, tensorboard or wandb.")
         if isinstance(self.lora_target_modules, str):
             self.lora_target_modules = [self.lora_target_modules]
+        self._check_advantages()
+
+    def _check_advantages(self) -> None:
+        estimator, k = self.advantage_estimator, self.num_generations
+        if estimator not in ADVANTAGE_ESTIMATORS:
+            raise ValueError(
+                f"advantage_estimator={estimator!r} is unknown; choose one of {', '.join(ADVANTAGE_ESTIMATORS)}."
+            )
+        if k < 1:
+            raise ValueError(f"num_generations must be at least 1, got {k}.")
+        if estimator != "gae" and k < 2:
+            raise ValueError(
+                f"advantage_estimator={estimator!r} compares the completions of a prompt: set "
+                f"num_generations >= 2 (got {k})."
+            )
+        if self.batch_size % k:
+            raise ValueError(f"batch_size ({self.batch_size}) must be a multiple of num_generations ({k}).")
+        if self.scale_rewards and estimator != "grpo":
+            raise ValueError(
+                f"scale_rewards divides by the group std of grpo; with advantage_estimator={estimator!r} "
+                "set scale_rewards=False or use grpo."
+            )
+        if self.baseline_per_source and estimator == "gae":
+            raise ValueError(
+                "baseline_per_source needs a group baseline (advantage_estimator rloo or grpo); GAE sums the "
+                "reward sources per token."
+            )
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -132,35 +185,40 @@ class RLConfig:
 
 @dataclass
 class PPOConfig(RLConfig):
-    """PPO with a value head on the shared backbone and GAE over per-token rewards."""
+    """PPO over per-token rewards: GAE with a value head on the shared backbone (``advantage_estimator="gae"``),
+    or a group baseline over ``num_generations`` completions per prompt and no value head (``rloo``, ``grpo``)."""
 
     num_epochs: int = _help("PPO epochs over each rollout batch.", 2)
-    gamma: float = _help("Discount factor.", 1.0)
     lam: float = _help("GAE lambda.", 0.95)
-    vf_coef: float = _help("Weight of the value loss.", 0.1)
-    clip_range_value: float = _help("Clip range of the value loss.", 0.2)
-    whiten_advantages: bool = _help("Normalise advantages over the batch (all processes).", True)
-    value_learning_rate: float | None = _help("Learning rate of the value head (None: learning_rate).", None)
+    vf_coef: float = _help("Weight of the value loss (gae only).", 0.1)
+    clip_range_value: float = _help("Clip range of the value loss (gae only).", 0.2)
+    whiten_advantages: bool = _help(
+        "Whiten advantages over the batch (all processes): subtract their mean and divide by their std.", True
+    )
+    value_learning_rate: float | None = _help(
+        "Learning rate of the value head (None: learning_rate; gae only).", None
+    )
 
 
 @dataclass
 class ReinforceConfig(RLConfig):
-    """REINFORCE with per-token returns-to-go and a leave-one-out baseline over k samples per prompt."""
+    """REINFORCE with per-token returns-to-go and a group baseline (rloo or grpo) over k samples per prompt."""
 
-    num_generations: int = _help("k: completions per prompt (for the leave-one-out baseline).", 4)
-    gamma: float = _help("Discount factor of the returns-to-go.", 1.0)
+    advantage_estimator: str = _help(
+        "rloo: per-token returns-to-go minus the leave-one-out mean of the other completions of the prompt "
+        "at the same position; grpo: minus the group mean (optionally divided by the group std, "
+        "scale_rewards). REINFORCE has no value head, so gae is not available.",
+        "rloo",
+    )
+    num_generations: int = _help("k: completions per prompt (>= 2, for the group baseline).", 4)
     normalize_advantages: bool = _help(
         "Whiten advantages over the batch (all processes): subtract their mean and divide by their std.",
         False,
     )
 
     def __post_init__(self):
+        if self.advantage_estimator == "gae":
+            raise ValueError(
+                "advantage_estimator='gae' needs a value head: use PPOTrainer with PPOConfig, or rloo/grpo here."
+            )
         super().__post_init__()
-        if self.num_generations < 2:
-            raise ValueError(
-                f"num_generations must be >= 2 for a leave-one-out baseline, got {self.num_generations}."
-            )
-        if self.batch_size % self.num_generations:
-            raise ValueError(
-                f"batch_size ({self.batch_size}) must be a multiple of num_generations ({self.num_generations})."
-            )
