@@ -1,7 +1,9 @@
 """The judge of a judged run: runs a sample's tests without ever running the solution's code.
 
-It runs in its own process, as its own user, in the sandbox, and reads its spec from
-``spec.json`` in its private folder (which the solution's user cannot enter). The tests see:
+It runs in its own process, as its own user when the caller is root, in the sandbox. It makes
+itself undumpable (no process of the same user may read its memory or trace it), reads its spec
+from a pipe (file descriptor 6; the spec is never on disk), and only then does the launcher start
+the solution. The tests see:
 
 * the prompt's helpers (imports, helper functions, constants), defined here from the *prompt*,
   never from the completion;
@@ -33,7 +35,7 @@ else:  # a script in the sandbox, beside its copy of wire.py
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import wire
 
-VERDICT_FD, CHANNEL_FD, READY_FD = 3, 4, 5
+VERDICT_FD, CHANNEL_FD, READY_FD, SPEC_FD = 3, 4, 5, 6
 PR_SET_DUMPABLE = 4
 
 
@@ -225,10 +227,10 @@ def judge(spec: dict, channel: Channel) -> dict:
 def main() -> None:
     # Not dumpable: a process of the same user cannot read this one's memory or attach to it.
     ctypes.CDLL(None).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    with open(SPEC_FD, "rb") as f:  # all of it, before the solution exists
+        spec = json.loads(f.read())
     os.write(READY_FD, b"r")
     os.close(READY_FD)
-    with open("spec.json", encoding="utf-8") as f:
-        spec = json.load(f)
     channel = Channel(socket.socket(fileno=CHANNEL_FD))
     try:
         verdict = judge(spec, channel)

@@ -23,6 +23,7 @@ the program left behind.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import fcntl
 import json
@@ -182,7 +183,8 @@ def drop_privileges(limits: dict, uid, gid, cgroup_fds=()) -> None:
     with open("/proc/sys/kernel/cap_last_cap") as f:
         last_cap = int(f.read())
     for cap in range(last_cap + 1):  # empty bounding set: an exec as (namespace) root gets no capabilities
-        check(libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0), "prctl(CAPBSET_DROP)")
+        if libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 and os.geteuid() == 0:
+            check(-1, "prctl(CAPBSET_DROP)")  # a non-root caller outside namespaces has none to drop
     for sig in (signal.SIGPIPE, signal.SIGXFSZ):  # Python ignores these; an exec would inherit that
         signal.signal(sig, signal.SIG_DFL)
     if uid is not None:
@@ -194,6 +196,12 @@ def drop_privileges(limits: dict, uid, gid, cgroup_fds=()) -> None:
     if keyctl is not None:
         libc.syscall(keyctl, KEYCTL_JOIN_SESSION_KEYRING, None)
     check(libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "prctl(PDEATHSIG)")  # a uid change clears it
+
+
+def write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
 
 
 def write_file(path: str, data: bytes, uid, gid, mode: int) -> None:
@@ -253,7 +261,7 @@ def run(cfg: dict, say, report_fd: int) -> None:
     judge_dir = cfg["judge_dir"]
     if judged:
         os.makedirs(judge_dir, mode=0o700, exist_ok=True)
-        for name in ("judge.py", "wire.py", "spec.json"):
+        for name in ("judge.py", "wire.py"):  # the spec goes through a pipe: it is never on disk
             write_file(
                 os.path.join(judge_dir, name),
                 files["judge/" + name],
@@ -288,19 +296,30 @@ def run(cfg: dict, say, report_fd: int) -> None:
     if judged:
         judge_end, program_channel = socket.socketpair()
         ready_r, ready_w = os.pipe2(os.O_CLOEXEC)
+        spec_r, spec_w = os.pipe2(os.O_CLOEXEC)
         judge_pid = os.fork()
         if judge_pid == 0:
             start(
                 say,
-                lambda: drop_privileges(dict(limits, RLIMIT_NPROC=4), cfg["judge_uid"], cfg["judge_gid"]),
-                {3: report_fd, 4: judge_end.fileno(), 5: ready_w, 0: os.open("/dev/null", os.O_RDONLY)},
+                lambda: drop_privileges(limits, cfg["judge_uid"], cfg["judge_gid"]),
+                {
+                    0: os.open("/dev/null", os.O_RDONLY),
+                    3: report_fd,
+                    4: judge_end.fileno(),
+                    5: ready_w,
+                    6: spec_r,
+                },
                 judge_dir,
                 python + [os.path.join(judge_dir, "judge.py")],
                 cfg["env"],
             )
-        os.close(ready_w)
+        for fd in (ready_w, spec_r):
+            os.close(fd)
         judge_end.close()
-        os.read(ready_r, 1)  # the judge made itself undumpable before the program exists (or died)
+        with contextlib.suppress(BrokenPipeError):  # a judge that died early: no verdict, no pass
+            write_all(spec_w, files["judge/spec.json"])
+        os.close(spec_w)
+        os.read(ready_r, 1)  # the judge has its spec and is undumpable before the program exists (or died)
         os.close(ready_r)
         program_channel = program_channel.detach()
     pid = os.fork()
@@ -324,12 +343,12 @@ def run(cfg: dict, say, report_fd: int) -> None:
 def start(say, drop, fds: dict, cwd: str, argv: list, env: dict) -> None:
     """In a forked child: drop privileges, arrange its descriptors, exec. Never returns."""
     try:
+        # Out of the way first (before the open-files limit), so that placing one never overwrites another.
+        moved = {target: fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 100) for target, fd in fds.items()}
         drop()
-        for target, fd in fds.items():
-            if fd != target:
-                os.dup2(fd, target)  # dup2 clears close-on-exec on the target
-            else:
-                os.set_inheritable(fd, True)
+        for target, fd in moved.items():
+            os.dup2(fd, target)  # dup2 clears close-on-exec on the target
+            os.close(fd)
         os.chdir(cwd)
         os.execve(argv[0], argv, env)
     except BaseException as err:
