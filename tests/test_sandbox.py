@@ -1035,3 +1035,30 @@ def test_sandbox_failure_is_a_result_not_an_exception():
 def test_config_rejects_impossible_limits(limits):
     with pytest.raises(ValueError, match="SandboxConfig"):
         SandboxConfig(**limits)
+
+
+@pytest.mark.parametrize("user", ["per-run", None])
+def test_program_holds_no_capabilities(user):
+    source = "print(*[l.split()[1] for l in open('/proc/self/status') if l.startswith('Cap')])"
+    result = run_program(source, CONFIG, user=user)
+    assert result.status == "ok", result
+    assert set(result.stdout.split()) == {"0000000000000000"}, result.stdout
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "scans_proc_mem_for_the_tests",
+        "reads_the_test_payload_from_disk",
+        "reaches_the_reporting_closure_through_gc",
+    ],
+)
+def test_judge_holds_when_it_shares_the_solutions_user(name, canaries, bystander):
+    # user=None: the judge and the solution run as the same user (as for a non-root caller).
+    reward = UnitTestReward(per_token=None, syntax_weight=0.0, sandbox=replace(CONFIG, user=None))
+    [score] = reward(
+        prompts=[""],
+        completions=[SUBVERSION[name].format(**canaries.fields())],
+        tests=[["assert solve() == 1"]],
+    )
+    assert score == 0.0, reward.last_reasons

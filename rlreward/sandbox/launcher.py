@@ -316,27 +316,35 @@ def run(cfg: dict, say, report_fd: int) -> None:
         for fd in (ready_w, spec_r):
             os.close(fd)
         judge_end.close()
-        with contextlib.suppress(BrokenPipeError):  # a judge that died early: no verdict, no pass
-            write_all(spec_w, files["judge/spec.json"])
-        os.close(spec_w)
-        os.read(ready_r, 1)  # the judge has its spec and is undumpable before the program exists (or died)
-        os.close(ready_r)
         program_channel = program_channel.detach()
+    # The program's interpreter starts beside the judge's, but waits on `go` before it reads the solution.
+    go_r, go_w = os.pipe2(os.O_CLOEXEC)
     pid = os.fork()
     if pid == 0:
         start(
             say,
             lambda: drop_privileges(limits, uid, gid, cgroup_fds),
-            {3: program_channel},
+            {3: program_channel, 4: go_r} if judged else {3: program_channel},
             workdir,
             python + ["main.py"],
             dict(cfg["env"], HOME=workdir, TMPDIR=workdir),
         )
+    os.close(go_r)
     os.close(report_fd)
-    if judged:
-        os.close(program_channel)
     for fd in cgroup_fds:
         os.close(fd)
+    if judged:
+        os.close(program_channel)
+        with contextlib.suppress(BrokenPipeError):  # a judge that died early: no verdict, no pass
+            write_all(spec_w, files["judge/spec.json"])
+        os.close(spec_w)
+        os.read(
+            ready_r, 1
+        )  # the judge has its spec and is undumpable before any solution code runs (or died)
+        os.close(ready_r)
+        with contextlib.suppress(BrokenPipeError):
+            os.write(go_w, b"g")
+    os.close(go_w)
     wait_for(pid, judge_pid, say)
 
 

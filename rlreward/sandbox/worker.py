@@ -1,7 +1,9 @@
 """The solution side of a judged run: defines the solution, then answers the judge's calls.
 
 Runs as ``main.py`` in the solution's working directory, beside ``wire.py`` and ``solution.py``,
-in the sandboxed interpreter that also runs the solution. Nothing here is trusted by the judge:
+in the sandboxed interpreter that also runs the solution. It starts beside the judge and reads
+the solution only once the launcher says go (file descriptor 4), when the judge is ready. Nothing
+here is trusted by the judge:
 the solution can rewrite any of it, and all the judge ever takes from this process is plain
 values (see :mod:`wire`). It speaks JSON lines on file descriptor 3, a socket to the judge:
 
@@ -27,7 +29,7 @@ else:  # a script in the sandbox, beside its copy of wire.py (-I leaves the scri
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import wire
 
-CHANNEL_FD = 3
+CHANNEL_FD, GO_FD = 3, 4
 
 
 def define(source: str) -> dict:
@@ -81,6 +83,8 @@ def finish() -> None:
 
 
 def main() -> None:
+    os.read(GO_FD, 1)  # the launcher's go: the judge is ready (undumpable, its spec read)
+    os.close(GO_FD)
     channel = socket.socket(fileno=CHANNEL_FD)
     reader = channel.makefile("rb")
     with open("solution.py", encoding="utf-8") as f:
