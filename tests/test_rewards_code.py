@@ -375,3 +375,12 @@ def assert_all_pass(prompts, bodies, rows):
     )
     failed = [(get(r, "task_id"), why) for r, s, why in zip(rows, scores, reward.last_reasons) if s != 1.0]
     assert not failed
+
+
+def test_a_stub_in_the_prompt_is_the_solutions_to_write():
+    # No entry point column: the prompt's stub `add` must not shadow the solution's `add` in the judge.
+    prompt = 'Complete:\n```python\ndef add(a, b):\n    """Add."""\n    ...\n```'
+    reward = sequence_only()
+    assert reward(
+        prompts=[prompt], completions=["def add(a, b):\n    return a + b\n"], tests=[ADD_TESTS]
+    ) == [1.0]

@@ -337,7 +337,8 @@ class UnitTestReward(InstantReward):
             prefix = prompt_text(prompts[i]) if self.prepend_prompt else ""
             code, start = extract_code(completion_text(completions[i]), entries[i], self.prepend_prompt)
             # The prompt's helpers come from the prompt, defined in the judge: its code, or the code in it.
-            helpers = prefix or extract_code(prompt_text(prompts[i]), entries[i])[0]
+            plain = prompt_text(prompts[i]) if isinstance(prompts[i], (str, list)) else ""
+            helpers = prefix or extract_code(plain, entries[i])[0]
             solutions.append(prefix + code)
             specs.append(judge_spec(steps, entries[i], candidate, helpers))
             syntax.append(

@@ -149,17 +149,27 @@ def _copy_back(args: tuple, after) -> None:
 
 
 def prompt_helpers(prompt: str, entry_point: str) -> list[str]:
-    """The prompt's top-level statements other than the entry point's own (unfinished) definition."""
+    """The prompt's top-level statements but the functions it asks for.
+
+    Those are the entry point's definition and any other stub (a body of only a docstring, ``pass``
+    or ``...``): the solution writes them, and the tests must reach the solution's.
+    """
     try:
         module = ast.parse(prompt)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return []
     keep = []
     for stmt in module.body:
-        defines_entry = isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) and stmt.name == entry_point
-        if not defines_entry:
+        asked = isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) and (
+            stmt.name == entry_point or all(_is_stub(s) for s in stmt.body)
+        )
+        if not asked:
             keep.append(ast.unparse(stmt))
     return keep
+
+
+def _is_stub(stmt: ast.stmt) -> bool:
+    return isinstance(stmt, ast.Pass) or (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant))
 
 
 def free_names(sources: list[str]) -> list[str]:
