@@ -234,6 +234,12 @@ HONEST = {
         "    t = threading.Thread(target=add)\n    t.start()\n    t.join()\n    return out[0]\n",
         ["assert total([1, 2, 3]) == 12", "assert total([]) == 0"],
     ),
+    "processes": (
+        "import multiprocessing\ndef square(x):\n    return x * x\n"
+        "def total(n):\n    with multiprocessing.get_context('fork').Pool(2) as pool:\n"
+        "        return sum(pool.map(square, range(n)))\n",
+        ["assert total(4) == 14"],
+    ),
     "sorts_its_argument_in_place": (
         "def sort_in_place(xs):\n    xs.sort()\n",
         [

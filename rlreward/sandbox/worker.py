@@ -22,6 +22,7 @@ import contextlib
 import os
 import socket
 import sys
+import types
 
 if __package__:
     from rlreward.sandbox import wire
@@ -36,9 +37,11 @@ def define(source: str) -> dict:
     """Run the solution as module ``solution`` (its ``if __name__ == "__main__"`` blocks do not run)."""
     builtins.__dict__.setdefault("exit", sys.exit)  # the `site` helpers, absent under python -S
     builtins.__dict__.setdefault("quit", sys.exit)
-    namespace = {"__name__": "solution", "__builtins__": builtins}
-    exec(compile(source, "solution.py", "exec"), namespace)
-    return namespace
+    module = types.ModuleType("solution")
+    module.__file__ = os.path.abspath("solution.py")
+    sys.modules["solution"] = module  # a real module: its functions pickle (multiprocessing works)
+    exec(compile(source, "solution.py", "exec"), module.__dict__)
+    return module.__dict__
 
 
 def answer(namespace: dict, request: dict) -> dict:
