@@ -1,8 +1,8 @@
 """Tasks: one module each, a :class:`~rlreward.tasks.base.Task` record named ``TASK`` in it.
 
 ``TASKS`` names them explicitly (no discovery): ``sentiment``, ``qa``, ``translation``, ``codegen``,
-``dialogue``. A new task is one module here, one YAML under ``recipes/configs/`` and a launcher in
-``recipes/`` (``docs/tasks.md``).
+``dialogue``, ``arithmetic``. A new task is one module here, one YAML under ``recipes/configs/`` and a
+launcher in ``recipes/`` (``docs/tasks.md``).
 """
 
 from rlreward.tasks.base import EvalContext, Task, own_dataset
@@ -13,6 +13,7 @@ TASK_MODULES = {
     "translation": "rlreward.tasks.translation",
     "codegen": "rlreward.tasks.codegen",
     "dialogue": "rlreward.tasks.dialogue",
+    "arithmetic": "rlreward.tasks.arithmetic",
 }
 
 

@@ -1,0 +1,268 @@
+"""Process rewards: credit for each step of a solution, not only for its final answer.
+
+A *checker* reads one completion and says where its steps are, which of them are right, and whether
+the final answer is right: a :class:`StepCheck`. Two rewards turn it into per-token rewards aligned to
+the policy's completion tokens (the contract of :class:`~rlreward.rewards.base.RewardOutput`):
+
+* :class:`OutcomeReward`: ``R = 1`` if the answer is right, else ``0``, placed on the last
+  completion token (``r_{T-1} = R``, every other ``r_t = 0``).
+* :class:`CheckerStepReward` (a rule-based process reward model): for a problem of ``S`` steps, the
+  first ``S`` step lines are judged; line ``k`` gets ``+1/S`` if the checker labels it correct and
+  ``wrong/S`` (default ``-1/S``) if not, on the token that completes the line (the first token whose
+  decoded prefix reaches the line's last character). Later lines get nothing. So with ``C`` correct
+  and ``W`` wrong judged lines (``C + W <= S``)
+
+      sum_t r_t = (C + wrong * W) / S  in  [wrong, 1],
+
+  which is the sequence score. With first-error labels (every step after the first wrong one is
+  wrong, as the arithmetic checker gives) the correct lines are a prefix, and a solution with every
+  step right scores exactly 1.
+
+The task's default reward is ``outcome x 1 + steps x 0.5`` (``rlreward/tasks/arithmetic.py``): a
+completion with every step and the answer right gets 1.5, one that reaches the right answer through
+a wrong step gets at most ``1 + 0.5 * (S - 2) / S``.
+
+A checker is any callable ``checker(completion: str, row: dict) -> StepCheck``; ``row`` holds the
+sample's dataset columns (the problem, its answer...). Bring your own: see ``docs/process_rewards.md``.
+
+Example:
+    >>> from rlreward.tasks.arithmetic import ArithmeticChecker
+    >>> reward = CheckerStepReward(ArithmeticChecker(), decode=lambda ids: "".join(map(chr, ids)))
+    >>> text = "4 + 5 = 9\\n9 - 2 = 6\\nAnswer: 6"
+    >>> out = reward.score([""], [text], [[ord(c) for c in text]], problem=["4 + 5 - 2"])
+    >>> out.sequence.tolist()  # one right step, one wrong: (1 - 1) / 2
+    [0.0]
+    >>> [round(v, 2) for v in out.tokens[0].tolist() if v]  # at the '9' ending line 1 and the '6' ending line 2
+    [0.5, -0.5]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from rlreward.rewards.base import (
+    TRL_CONTEXT_KWARGS,
+    InstantReward,
+    RewardOutput,
+    completion_text,
+    ids_are_missing,
+    pad_token_rewards,
+    token_lengths,
+)
+
+
+@dataclass
+class StepCheck:
+    """What a checker found in one completion.
+
+    Attributes:
+        lines: ``(start, end, correct)`` for each step, in order: character offsets into the completion
+            (``end`` just past the step's last non-space character) and the checker's label.
+        correct: whether the final answer is right (the outcome).
+        num_steps: ``S``, the number of steps a full solution has; None when the checker does not know
+            (then every step found counts, ``S = len(lines)``).
+        answer: the final answer as the completion states it, or None when it states none.
+    """
+
+    lines: list[tuple[int, int, bool]]
+    correct: bool
+    num_steps: int | None = None
+    answer: Any = None
+
+    @property
+    def labels(self) -> list[bool]:
+        return [ok for _, _, ok in self.lines]
+
+    @property
+    def judged(self) -> int:
+        """``S``: how many steps are judged (the first ``S`` lines)."""
+        return self.num_steps if self.num_steps is not None else len(self.lines)
+
+    @property
+    def correct_prefix(self) -> int:
+        """Steps right before the first wrong one, at most ``S``."""
+        count = 0
+        for ok in self.labels[: self.judged]:
+            if not ok:
+                break
+            count += 1
+        return count
+
+
+Checker = Callable[[str, Mapping[str, Any]], StepCheck]
+"""``(completion text, the sample's dataset columns) -> StepCheck``."""
+
+
+def step_values(check: StepCheck, wrong: float = -1.0) -> list[tuple[int, float]]:
+    """``(end offset, reward)`` of each judged step: ``+1/S`` if right, ``wrong/S`` if not.
+
+    Their sum is :class:`CheckerStepReward`'s sequence score, ``(C + wrong * W) / S``.
+    """
+    s = check.judged
+    if s == 0:
+        return []
+    return [(end, (1.0 if ok else wrong) / s) for _, end, ok in check.lines[:s]]
+
+
+def place_on_tokens(
+    ids: Sequence[int], decode: Callable[[list[int]], str], credits: Sequence[tuple[int, float]]
+) -> list[float]:
+    """Per-token rewards of one completion: each ``(end, value)`` on the token that completes
+    character ``end`` of the decoded text (the first token whose decoded prefix reaches it; past the
+    end: the last token). Values landing on the same token add up, so the row sums to the values'
+    sum whenever ``ids`` is not empty."""
+    from rlreward.rewards.code import token_positions
+
+    row = [0.0] * len(ids)
+    if not ids or not credits:
+        return row
+    for j, (_, value) in zip(token_positions(ids, decode, [end for end, _ in credits]), credits):
+        row[j] += value
+    return row
+
+
+def _rows(kwargs: Mapping[str, Any], b: int) -> list[dict[str, Any]]:
+    """The per-sample dataset columns as one dict per sample."""
+    columns = {
+        k: v
+        for k, v in kwargs.items()
+        if k not in TRL_CONTEXT_KWARGS and isinstance(v, (list, tuple)) and len(v) == b
+    }
+    return [{k: v[i] for k, v in columns.items()} for i in range(b)]
+
+
+class _CheckerReward(InstantReward):
+    """Runs the checker on every completion; subclasses turn the checks into rewards."""
+
+    def __init__(self, checker: Checker):
+        if not callable(checker):
+            raise TypeError(
+                f"checker must be callable as checker(completion, row) -> StepCheck, got {type(checker).__name__}."
+            )
+        self.checker = checker
+        self.last_checks: list[StepCheck] = []
+
+    def check(self, completions: Sequence[Any], kwargs: Mapping[str, Any]) -> list[StepCheck]:
+        rows = _rows(kwargs, len(completions))
+        checks = [self.checker(completion_text(c), row) for c, row in zip(completions, rows)]
+        for i, check in enumerate(checks):
+            if not isinstance(check, StepCheck):
+                raise TypeError(
+                    f"the checker returned {type(check).__name__} for sample {i}, not a StepCheck"
+                )
+        self.last_checks = checks
+        return checks
+
+
+class OutcomeReward(_CheckerReward):
+    """``1`` when the checker says the final answer is right, else ``0``, on the last token.
+
+    Args:
+        checker: ``(completion, row) -> StepCheck``; only ``correct`` is read. Default: the arithmetic
+            task's checker (the ``problem`` column).
+
+    Components logged: ``accuracy``.
+    """
+
+    name = "outcome"
+    per_token = "terminal"
+
+    def __init__(self, checker: Checker | None = None):
+        super().__init__(checker if checker is not None else _arithmetic_checker())
+
+    def score(self, prompts, completions, completion_ids, **kwargs) -> RewardOutput:
+        checks = self.check(completions, kwargs)
+        values = [float(c.correct) for c in checks]
+        lengths = token_lengths(completion_ids)
+        rows = [[0.0] * (n - 1) + [v] if n else [] for v, n in zip(values, lengths)]
+        sequence = torch.tensor([v if n else 0.0 for v, n in zip(values, lengths)], dtype=torch.float32)
+        return RewardOutput(
+            sequence=sequence,
+            tokens=pad_token_rewards(rows, lengths),
+            components={"accuracy": torch.tensor(values, dtype=torch.float32)},
+        )
+
+
+class CheckerStepReward(_CheckerReward):
+    """A rule-based process reward: ``+1/S`` or ``wrong/S`` at the end of each of the first ``S`` steps.
+
+    See the module docstring for the values and their sum. Needs the policy's ``decode`` (or its
+    ``tokenizer``) to place credit on tokens; called without ``completion_ids`` it returns the
+    sequence scores only.
+
+    Args:
+        checker: ``(completion, row) -> StepCheck``. Default: the arithmetic task's checker.
+        tokenizer: the policy tokenizer (its ``decode`` without special tokens is used).
+        decode: ``list[int] -> str``, instead of ``tokenizer``.
+        wrong: the credit of a wrong step, times ``1/S`` (``-1``: symmetric; ``0``: positive only).
+
+    Components logged: ``step_accuracy`` (``correct_prefix / S``: the share of the solution's steps
+    right before the first error) and ``steps_found`` (step lines written).
+    """
+
+    name = "steps"
+    per_token = "steps"
+
+    def __init__(
+        self,
+        checker: Checker | None = None,
+        tokenizer: Any = None,
+        decode: Callable[[list[int]], str] | None = None,
+        wrong: float = -1.0,
+    ):
+        super().__init__(checker if checker is not None else _arithmetic_checker())
+        if decode is None and tokenizer is not None:
+            from rlreward.rewards.code import _TokenizerDecode
+
+            decode = _TokenizerDecode(tokenizer)
+        if decode is None:
+            raise ValueError(
+                "CheckerStepReward places credit on the policy's tokens and needs its tokenizer: pass "
+                "tokenizer=... or decode=...."
+            )
+        if wrong > 0:
+            raise ValueError(f"wrong is the credit of a wrong step and must be <= 0, got {wrong}.")
+        self.decode = decode
+        self.wrong = float(wrong)
+
+    def score(self, prompts, completions, completion_ids, **kwargs) -> RewardOutput:
+        checks = self.check(completions, kwargs)
+        credits = [step_values(c, self.wrong) for c in checks]
+        lengths = token_lengths(completion_ids)
+        sequence = torch.tensor(
+            [sum(v for _, v in cr) if n else 0.0 for cr, n in zip(credits, lengths)], dtype=torch.float32
+        )
+        tokens = None
+        if not ids_are_missing(completion_ids):
+            rows = [place_on_tokens(ids, self.decode, cr) for ids, cr in zip(completion_ids, credits)]
+            tokens = pad_token_rewards(rows, lengths)
+        return RewardOutput(
+            sequence=sequence,
+            tokens=tokens,
+            components={
+                "step_accuracy": torch.tensor(
+                    [c.correct_prefix / c.judged if c.judged else 0.0 for c in checks], dtype=torch.float32
+                ),
+                "steps_found": torch.tensor([len(c.lines) for c in checks], dtype=torch.float32),
+            },
+        )
+
+
+def _arithmetic_checker() -> Checker:
+    from rlreward.tasks.arithmetic import ArithmeticChecker
+
+    return ArithmeticChecker()
+
+
+__all__ = [
+    "Checker",
+    "CheckerStepReward",
+    "OutcomeReward",
+    "StepCheck",
+    "place_on_tokens",
+    "step_values",
+]
