@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -433,7 +434,7 @@ def find():
                         data = f.read(1 << 20)
                 except OSError:
                     continue
-                for hit in re.findall(rb"solve\\(\\) == (\\d+)", data):
+                for hit in re.findall(rb"solve\\(\\) == (\\d{{9}})", data):
                     return int(hit)
     return 0
 ANSWER = find()
@@ -487,7 +488,12 @@ def solve():
 """,
 }
 #: The test each SUBVERSION program is scored against when it is not ``assert solve() == 1``.
-SUBVERSION_TESTS = {"patches_a_module_the_tests_import": ["import math", "assert math.isclose(solve(), 1.0)"]}
+#: The answer the payload attack looks for: drawn per test session, so it is on no disk (not even in this file).
+SECRET_ANSWER = 100_000_000 + secrets.randbelow(800_000_000)
+SUBVERSION_TESTS = {
+    "patches_a_module_the_tests_import": ["import math", "assert math.isclose(solve(), 1.0)"],
+    "reads_the_test_payload_from_disk": [f"assert solve() == {SECRET_ANSWER}"],
+}
 
 NEEDS = {  # hostile program -> isolation flag without which its attack is expected to succeed
     "opens_a_socket_to_the_host": "network",
@@ -1062,3 +1068,32 @@ def test_judge_holds_when_it_shares_the_solutions_user(name, canaries, bystander
         tests=[["assert solve() == 1"]],
     )
     assert score == 0.0, reward.last_reasons
+
+
+@pytest.mark.parametrize("mode", ["readonly", "plain"])
+def test_the_judge_holds_in_the_weaker_launch_modes(mode, monkeypatch, canaries):
+    # Without a minimal root (host root read-only) and without namespaces at all: every in-process
+    # attack on the verdict still scores 0, an honest solution 1.
+    from rlreward.sandbox import runner
+
+    plan = runner._plan_for(CONFIG)
+    system_python = shutil.which("python3", path=runner.SAFE_PATH)  # one any user can run
+    if system_python is None:
+        pytest.skip("no python3 on the safe PATH")
+    plan = replace(plan, python=os.path.realpath(system_python))
+    if mode == "readonly":
+        plan = replace(plan, root="readonly")
+    else:
+        plan = replace(plan, prefix=(), namespaces=False, user_namespace=False, root=None)
+    monkeypatch.setattr(runner, "_plan_for", lambda config: plan)
+    names = [
+        n
+        for n in SUBVERSION
+        if n not in ("traces_and_skips_the_assertions", "reports_with_a_non_ascii_digit")
+    ]
+    completions = [SUBVERSION[n].format(**canaries.fields()) for n in names] + [THREADS]
+    tests = [SUBVERSION_TESTS.get(n) or ["assert solve() == 1"] for n in names] + [["assert solve() == 1"]]
+    reward = UnitTestReward(per_token=None, syntax_weight=0.0, sandbox=CONFIG)
+    scores = reward(prompts=[""] * len(completions), completions=completions, tests=tests)
+    assert reward.last_results[-1].isolation.get("minimal_root") is not True
+    assert dict(zip(names + ["honest"], scores)) == dict.fromkeys(names, 0.0) | {"honest": 1.0}

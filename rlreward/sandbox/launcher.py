@@ -237,6 +237,7 @@ def run(cfg: dict, say, report_fd: int) -> None:
     for name, path in cfg["files"].items():  # everything the run needs, read before any untrusted code
         with open(path, "rb") as f:
             files[name] = f.read()
+        os.unlink(path)  # gone before any untrusted code runs, whatever the mount setup
     cgroup_fds = [os.open(p, os.O_WRONLY | os.O_CLOEXEC) for p in cfg["cgroup_procs"]]
     uid, gid = cfg["uid"], cfg["gid"]
     judged = cfg["judge"] is not None
