@@ -11,6 +11,7 @@ from rlreward.rl.advantages import (
     masked_mean,
     masked_sum,
     masked_whiten,
+    summed_group_advantages,
 )
 from rlreward.rl.kl import ESTIMATORS, KLController, kl_estimate
 from rlreward.rl.losses import (
@@ -41,5 +42,6 @@ __all__ = [
     "masked_mean",
     "masked_sum",
     "masked_whiten",
+    "summed_group_advantages",
     "token_logprobs",
 ]

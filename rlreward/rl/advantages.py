@@ -228,3 +228,32 @@ def group_advantages(
             advantages = advantages / (group_std(returns, mask, k) + eps)
         return advantages
     raise ValueError(f"Unknown group estimator {estimator!r}; choose rloo or grpo.")
+
+
+def summed_group_advantages(
+    sources: dict[str, torch.Tensor],
+    mask: torch.Tensor,
+    k: int,
+    estimator: str = "rloo",
+    gamma: float = 1.0,
+    scale: bool = False,
+) -> torch.Tensor:
+    """The sum over reward sources of each source's :func:`group_advantages` of its returns-to-go.
+
+    One source is the usual estimator; several (a combined reward's parts and the KL penalty) give
+    each its own baseline, as PRIME does (Cui et al. 2025). Without ``scale`` the baselines are
+    linear, so this equals the advantages of the summed rewards; with GRPO's scaling each source is
+    divided by its own spread.
+
+    Args:
+        sources: name -> ``(b, t)`` per-token rewards, rows grouped by prompt (``k`` rows each).
+        mask: ``(b, t)`` 1 on real tokens.
+
+    Returns:
+        ``(b, t)`` advantages, zero on padding.
+    """
+    parts = [
+        group_advantages(discounted_returns(r, mask, gamma), mask, k, estimator, scale)
+        for r in sources.values()
+    ]
+    return torch.stack(parts).sum(0) if len(parts) > 1 else parts[0]

@@ -54,6 +54,23 @@ def save_checkpoint(
     return final
 
 
+def save_adapter(
+    out: str | Path, policy: nn.Module, value_head: nn.Module | None, tokenizer: Any, card: str
+) -> Path:
+    """The final model: the adapter in PEFT format (or the full model), ``value_head.safetensors``, the
+    tokenizer and ``README.md`` (the model card) in ``out``."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    policy.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    if value_head is not None:
+        from safetensors.torch import save_file
+
+        save_file(value_head.state_dict(), str(out / "value_head.safetensors"))
+    (out / "README.md").write_text(card)
+    return out
+
+
 def list_checkpoints(output_dir: str | Path) -> list[Path]:
     """Complete checkpoints in ``output_dir``, oldest first."""
     output_dir = Path(output_dir)

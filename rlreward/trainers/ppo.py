@@ -15,6 +15,7 @@ import torch
 from rlreward.rl.advantages import gae, masked_whiten
 from rlreward.rl.losses import clipped_value_loss
 from rlreward.trainers.base import RLTrainer
+from rlreward.trainers.batch import UpdateBatch
 from rlreward.trainers.config import PPOConfig
 from rlreward.trainers.rollout import Rollout
 
@@ -49,7 +50,7 @@ class PPOTrainer(RLTrainer):
             advantages = masked_whiten(advantages, mask, distributed=distributed)
         return {"advantages": advantages, "returns": returns}
 
-    def compute_loss(self, batch):
+    def compute_loss(self, batch: UpdateBatch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         c = self.config
         policy, values = self.policy_loss(batch)
         stats = {
@@ -60,12 +61,7 @@ class PPOTrainer(RLTrainer):
         if values is None:  # rloo / grpo: no critic
             return policy.loss, stats
         value = clipped_value_loss(
-            values,
-            batch["old_values"],
-            batch["returns"],
-            batch["mask"],
-            c.clip_range_value,
-            batch["num_tokens"],
+            values, batch.old_values, batch.returns, batch.mask, c.clip_range_value, batch.num_tokens
         )
         stats.update({"losses/value": value.loss.detach(), "losses/value_clipfrac": value.clipfrac})
         return policy.loss + c.vf_coef * value.loss, stats

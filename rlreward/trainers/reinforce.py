@@ -15,6 +15,7 @@ import torch
 
 from rlreward.rl.advantages import masked_whiten
 from rlreward.trainers.base import RLTrainer
+from rlreward.trainers.batch import UpdateBatch
 from rlreward.trainers.config import ReinforceConfig
 from rlreward.trainers.rollout import Rollout
 
@@ -33,7 +34,7 @@ class ReinforceTrainer(RLTrainer):
             advantages = masked_whiten(advantages, mask, distributed=self.accelerator.num_processes > 1)
         return {"advantages": advantages}
 
-    def compute_loss(self, batch):
+    def compute_loss(self, batch: UpdateBatch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         policy, _ = self.policy_loss(batch)
         return policy.loss, {
             "losses/policy": policy.loss.detach(),
