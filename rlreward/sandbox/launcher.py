@@ -291,7 +291,8 @@ def run(cfg: dict, say, report_fd: int) -> None:
         "RLIMIT_NPROC": cfg["processes"],
         "RLIMIT_CORE": 0,
     }
-    python = [cfg["python"], "-I", "-S", "-B"]
+    judge_python = [cfg["python"], "-I", "-S", "-B"]
+    program_python = [cfg["python"], *cfg["python_flags"]]
     judge_pid = None
     program_channel = report_fd
     if judged:
@@ -311,7 +312,7 @@ def run(cfg: dict, say, report_fd: int) -> None:
                     6: spec_r,
                 },
                 judge_dir,
-                python + [os.path.join(judge_dir, "judge.py")],
+                [*judge_python, os.path.join(judge_dir, "judge.py")],
                 cfg["env"],
             )
         for fd in (ready_w, spec_r):
@@ -327,7 +328,7 @@ def run(cfg: dict, say, report_fd: int) -> None:
             lambda: drop_privileges(limits, uid, gid, cgroup_fds),
             {3: program_channel, 4: go_r} if judged else {3: program_channel},
             workdir,
-            python + ["main.py"],
+            [*program_python, "main.py"],
             dict(cfg["env"], HOME=workdir, TMPDIR=workdir),
         )
     os.close(go_r)

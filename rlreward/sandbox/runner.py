@@ -495,7 +495,7 @@ def _status(
         if sig == signal.SIGXCPU or (sig == signal.SIGKILL and result.cpu_s >= config.cpu_limit_s):
             return "timeout", f"Killed at the CPU time limit of {config.cpu_limit_s} s."
         return "killed", f"Killed by {signal.Signals(sig).name}."
-    if "judge" in launch or result.isolation.get("judge"):
+    if result.isolation.get("judge"):
         if verdict is None:
             return "error", f"The judge gave no verdict (judge exit status {launch.get('judge_exit')})."
         if verdict["error"]:
