@@ -220,3 +220,39 @@ def test_task_mode_compares_a_recipe_with_sft_on_its_references(tiny_chat_model,
     assert "exact_match" in table and "token_f1" in table
     again = subprocess.run(command, capture_output=True, text=True, timeout=600, env=env)
     assert again.returncode == 0 and "done:" not in again.stderr and again.stdout.strip() == table.strip()
+
+
+# ---------------------------------------------------------------- trainer_throughput.py: floors
+
+
+throughput = load_benchmark("trainer_throughput")
+
+
+def test_phase_floors_by_hand():
+    """N = 1e6 body and H = 1e5 head parameters in fp32, b = 4, p = 10, t = 5; BW = 1e9 B/s, R = 1e9 FLOP/s."""
+    ceilings = {"gemm_pass_float32_gflops": 1.0, "bandwidth_gbs": 1.0}
+    r = {"body_params": 1e6, "head_params": 1e5, "bytes_per_param": 4, "prompt_len": 10, "completion_len": 5}
+    floors = throughput.phase_floors({**r, "passes": 1, "epochs": 2}, ceilings, batch=4)
+    # prompt: 2 (N b p + H b) / R = 2 (4e7 + 4e5) / 1e9; per token: max(4e6/1e9, 8e6/1e9) + max(4e5/1e9, 8e5/1e9)
+    assert floors["generate"] == pytest.approx(2 * (4e7 + 4e5) / 1e9 + 5 * (8e6 + 8e5) / 1e9)
+    one_pass = 2 * (1e6 * 4 * 15 + 1e5 * 4 * 5) / 1e9
+    assert floors["logprob"] == pytest.approx(one_pass)
+    assert floors["update"] == pytest.approx(3 * one_pass * 2)
+    assert floors["reward"] == 0.0
+    # A bandwidth-bound decode: one row, so reading the weights (4 bytes each) costs more than the FLOPs.
+    one_row = throughput.phase_floors({**r, "passes": 2, "epochs": 1}, ceilings, batch=1)
+    assert one_row["generate"] == pytest.approx(2 * (1e7 + 1e5) / 1e9 + 5 * (4e6 + 4e5) / 1e9)
+    assert one_row["logprob"] == pytest.approx(2 * 2 * (1e6 * 15 + 1e5 * 5) / 1e9)
+
+
+def test_model_shape_counts_a_tied_head_once(tokenizer):
+    model = tiny_llama(len(tokenizer))
+    shape = throughput.model_shape(model)
+    embed = model.get_input_embeddings().weight.numel()
+    total = sum(p.numel() for p in model.parameters())
+    assert shape["head_params"] == embed  # untied here: the head is its own matrix of the same size
+    assert shape["body_params"] == total - 2 * embed
+    model.lm_head.weight = model.get_input_embeddings().weight  # tie
+    tied = throughput.model_shape(model)
+    assert tied["body_params"] == sum(p.numel() for p in model.parameters()) - embed
+    assert tied["bytes_per_param"] == 4

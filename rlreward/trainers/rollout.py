@@ -157,15 +157,19 @@ def sample(
         logits_to_keep=1,  # only the last position's logits: no (b, p, vocab) tensor
     )
     finished = torch.zeros(b, dtype=torch.bool, device=device)
+    noise = None  # (b, vocab) uniforms, refilled in place each step
     tokens, logprobs, entropies = [], [], []
-    for _ in range(max_new_tokens):
+    for step in range(max_new_tokens):
         logits = out.logits[:, -1].float() / (temperature or 1.0)
         log_p = torch.log_softmax(logits, dim=-1)
         if temperature > 0:
-            filtered = _filter_logits(logits, top_k, top_p)
-            uniform = torch.stack([torch.rand(logits.shape[-1], generator=g) for g in generators]).to(device)
-            gumbel = -torch.log(-torch.log(uniform.clamp(1e-20, 1.0 - 1e-7)))
-            next_token = (filtered + gumbel).argmax(-1)
+            if noise is None:
+                noise = torch.empty(logits.shape, dtype=torch.float32)
+            for row, generator in zip(noise, generators):
+                torch.rand(logits.shape[-1], generator=generator, out=row)
+            # Gumbel(0, 1) = -log(-log(u)), in place: the same values as the out-of-place expression.
+            gumbel = noise.clamp_(1e-20, 1.0 - 1e-7).log_().neg_().log_().neg_().to(device)
+            next_token = gumbel.add_(_filter_logits(logits, top_k, top_p)).argmax(-1)
         else:
             next_token = logits.argmax(-1)
         next_token = torch.where(finished, torch.full_like(next_token, pad_token_id), next_token)
@@ -173,8 +177,8 @@ def sample(
         logprobs.append(log_p.gather(-1, next_token[:, None]).squeeze(-1))
         entropies.append(-(log_p.exp() * log_p).sum(-1))
         finished |= torch.isin(next_token, eos)
-        if finished.all():
-            break
+        if finished.all() or step == max_new_tokens - 1:
+            break  # the last token needs no forward pass of its own
         attention_mask = F.pad(attention_mask, (0, 1), value=1)
         position_ids = position_ids[:, -1:] + 1
         out = model(
