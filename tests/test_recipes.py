@@ -129,6 +129,7 @@ SMOKE = {
         ["--reward", "{reward_model}", "--reward", "repetition", "--reward", "length"],
         ["eval/reward_model", "eval/chrf"],
     ),
+    "ppo_arithmetic": ([], ["eval/accuracy", "eval/step_accuracy", "eval/answer_rate"]),
 }
 
 

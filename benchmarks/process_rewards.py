@@ -1,0 +1,288 @@
+"""Outcome-only RL against outcome + checker step rewards on the arithmetic task, at equal rollouts.
+
+For each seed, two runs from the same base policy, the same prompts in the same order and the same
+number of sampled completions (``--steps`` x ``--batch_size``):
+
+* ``outcome``: ``OutcomeReward`` alone (1/0 on the last token);
+* ``outcome+steps``: ``OutcomeReward x 1 + CheckerStepReward x --step_weight`` (``+-1/S`` at the end
+  of each step line, first-error labels; ``rlreward/rewards/process.py``).
+
+Trainer: REINFORCE with ``--k`` completions per prompt and the per-position leave-one-out baseline
+over returns-to-go (``rlreward.trainers.ReinforceTrainer``), LoRA, per-token KL penalty. The task's
+settings (problem size, worked examples, prompt format, completion length, held-out size) are the
+recipe's, read from ``recipes/configs/ppo_arithmetic.yaml``.
+
+Measured: greedy exact-match accuracy on the held-out problems before training (once: every run
+starts from the same policy, LoRA's B being zero), at ``--eval_every`` checkpoints and after. Then
+
+1. per run, ``after - before`` with a 95% paired bootstrap interval over problems;
+2. per seed, ``(outcome+steps) - outcome`` after training, paired the same way;
+3. rollouts-to-threshold: the completions ``outcome+steps`` needs on its held-out curve (linear
+   between checkpoints) to reach outcome-only's final accuracy, and the ratio to the budget;
+4. wall time per training step of each variant;
+5. ``docs/img/arithmetic_process_rewards.png``: held-out accuracy against rollouts, per seed.
+
+Run (under the shared lock on the 2-core machine):
+
+    python benchmarks/process_rewards.py --seeds 0 1 2 --steps 24 --eval_every 8
+
+Results: ``--output_dir/results.json`` and ``table.md``; finished runs (``run_<variant>_<seed>.json``)
+are reused unless ``--overwrite``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+RECIPE_YAML = ROOT / "recipes" / "configs" / "ppo_arithmetic.yaml"
+VARIANTS = ("outcome", "outcome+steps")
+
+
+def paired_bootstrap(
+    after, before=None, resamples: int = 10_000, seed: int = 0
+) -> tuple[float, float, float]:
+    """Mean of ``after_i - before_i`` and its 95% percentile-bootstrap interval over items."""
+    d = np.asarray(after, dtype=float) - (0.0 if before is None else np.asarray(before, dtype=float))
+    rng = np.random.default_rng(seed)
+    means = d[rng.integers(0, len(d), size=(resamples, len(d)))].mean(1)
+    return float(d.mean()), float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
+
+
+def fmt(interval: tuple[float, float, float]) -> str:
+    return f"{interval[0]:+.3f} [{interval[1]:+.3f}, {interval[2]:+.3f}]"
+
+
+def rollouts_to_reach(curve: list[tuple[int, float]], target: float) -> float | None:
+    """First rollout count at which the piecewise-linear ``curve`` reaches ``target`` (None: never)."""
+    for (x0, y0), (x1, y1) in zip(curve, curve[1:]):
+        if y1 >= target:
+            if y0 >= target:
+                return float(x0)
+            return x0 + (target - y0) / (y1 - y0) * (x1 - x0)
+    return None
+
+
+def recipe_settings() -> dict:
+    import yaml
+
+    return yaml.safe_load(RECIPE_YAML.read_text())
+
+
+def held_out_scores(result) -> list[float]:
+    from rlreward.tasks.arithmetic import check_completion, parse_problem
+
+    return [
+        float(check_completion(parse_problem(r["problem"]), r["completion"]).correct) for r in result.rows
+    ]
+
+
+def build(args, variant: str, seed: int, settings: dict):
+    """The trainer of one run, and its held-out data."""
+    from rlreward.models import load_causal_lm
+    from rlreward.rewards.process import CheckerStepReward, OutcomeReward
+    from rlreward.tasks.arithmetic import ArithmeticArguments, ArithmeticChecker, generated_splits
+    from rlreward.trainers import ReinforceConfig, ReinforceTrainer
+
+    options = ArithmeticArguments(
+        **{k: settings[k] for k in ("num_terms", "digits", "shots", "num_train", "problem_seed")}
+    )
+    splits = generated_splits(options, args.eval_size or settings["eval_size"])
+    model, tokenizer = load_causal_lm(settings["model_name_or_path"])
+    checker = ArithmeticChecker()
+    rewards, weights = [OutcomeReward(checker)], [1.0]
+    if variant == "outcome+steps":
+        rewards.append(CheckerStepReward(checker, tokenizer=tokenizer))
+        weights.append(args.step_weight)
+    config = ReinforceConfig(
+        output_dir=str(Path(args.output_dir) / f"{variant}_{seed}"),
+        seed=seed,
+        max_steps=args.steps,
+        batch_size=args.batch_size,
+        mini_batch_size=args.batch_size,
+        micro_batch_size=args.batch_size,
+        num_epochs=1,
+        num_generations=args.k,
+        max_prompt_length=settings["max_prompt_length"],
+        max_new_tokens=settings["max_new_tokens"],
+        use_chat_template=settings["use_chat_template"],
+        temperature=settings["temperature"],
+        learning_rate=args.learning_rate,
+        kl_coef=args.kl_coef,
+        save_steps=0,
+        sample_steps=0,
+        progress_bar=False,
+    )
+    trainer = ReinforceTrainer(
+        model, rewards, splits["train"], config, tokenizer=tokenizer, reward_weights=weights
+    )
+    return trainer, splits["eval"]
+
+
+def run(args, variant: str, seed: int, settings: dict, base: list[float] | None) -> dict:
+    trainer, held_out = build(args, variant, seed, settings)
+    t0 = time.perf_counter()
+    before = base if base is not None else held_out_scores(trainer.evaluate(held_out, temperature=0.0))
+    eval_s = time.perf_counter() - t0
+    curve = [(0, float(np.mean(before)))]
+    step_seconds, train_reward = [], []
+    per_step = args.batch_size
+    after = before
+    for step in range(1, args.steps + 1):
+        metrics = trainer.train_step()
+        step_seconds.append(metrics["perf/step_s"])
+        train_reward.append(metrics.get("rewards/outcome/accuracy", metrics.get("rewards/accuracy")))
+        if step == args.steps or (args.eval_every and step % args.eval_every == 0):
+            after = held_out_scores(trainer.evaluate(held_out, temperature=0.0))
+            curve.append((step * per_step, float(np.mean(after))))
+            print(f"  {variant} seed {seed} step {step}: held-out accuracy {np.mean(after):.3f}", flush=True)
+    return {
+        "variant": variant,
+        "seed": seed,
+        "before": before,
+        "after": after,
+        "curve": curve,
+        "train_accuracy": train_reward,
+        "step_seconds": step_seconds,
+        "eval_seconds": eval_s,
+    }
+
+
+def analyse(runs: dict, seeds: list[int], budget: int) -> dict:
+    out = {"per_run": {}, "per_seed": {}}
+    for (variant, seed), r in runs.items():
+        out["per_run"][f"{variant}/{seed}"] = {
+            "before": float(np.mean(r["before"])),
+            "after": float(np.mean(r["after"])),
+            "change": paired_bootstrap(r["after"], r["before"]),
+            "step_s": float(np.median(r["step_seconds"])),
+        }
+    for seed in seeds:
+        o, s = runs.get(("outcome", seed)), runs.get(("outcome+steps", seed))
+        if o is None or s is None:
+            continue
+        target = o["curve"][-1][1]
+        reach = rollouts_to_reach(s["curve"], target)
+        out["per_seed"][seed] = {
+            "steps_minus_outcome": paired_bootstrap(s["after"], o["after"]),
+            "outcome_final": target,
+            "rollouts_to_outcome_final": reach,
+            "ratio": None if reach is None else reach / budget,
+        }
+    return out
+
+
+def markdown(analysis: dict, args, settings: dict) -> str:
+    lines = [
+        f"REINFORCE (k={args.k}), {args.steps} steps x {args.batch_size} completions = "
+        f"{args.steps * args.batch_size} rollouts per run; {settings['num_terms']} terms of "
+        f"{settings['digits']} digit(s), {settings['shots']} worked examples; greedy exact match on "
+        f"{args.eval_size or settings['eval_size']} held-out problems; 95% paired bootstrap intervals.",
+        "",
+        "| seed | variant | before | after | after - before | step s (median) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for key, r in analysis["per_run"].items():
+        variant, seed = key.rsplit("/", 1)
+        lines.append(
+            f"| {seed} | {variant} | {r['before']:.3f} | {r['after']:.3f} | {fmt(r['change'])} | {r['step_s']:.1f} |"
+        )
+    lines += [
+        "",
+        "| seed | (outcome+steps) - outcome, after | rollouts to outcome-only's final (ratio) |",
+        "|---|---|---|",
+    ]
+    for seed, r in analysis["per_seed"].items():
+        reach = (
+            "never"
+            if r["rollouts_to_outcome_final"] is None
+            else (f"{r['rollouts_to_outcome_final']:.0f} ({r['ratio']:.2f}x)")
+        )
+        lines.append(f"| {seed} | {fmt(r['steps_minus_outcome'])} | {reach} |")
+    return "\n".join(lines) + "\n"
+
+
+def plot(runs: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    colours = {"outcome": "tab:blue", "outcome+steps": "tab:orange"}
+    for (variant, seed), r in sorted(runs.items()):
+        xs, ys = zip(*r["curve"])
+        ax.plot(
+            xs,
+            ys,
+            marker="o",
+            color=colours[variant],
+            alpha=0.8,
+            label=variant if seed == min(s for _, s in runs) else None,
+        )
+    ax.set_xlabel("rollouts (sampled completions)")
+    ax.set_ylabel("held-out greedy accuracy")
+    ax.set_title("Arithmetic: outcome-only vs outcome + checker step rewards")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--steps", type=int, default=24)
+    parser.add_argument("--batch_size", type=int, default=16)
+    parser.add_argument("--k", type=int, default=4, help="Completions per prompt.")
+    parser.add_argument("--learning_rate", type=float, default=3e-4)
+    parser.add_argument("--kl_coef", type=float, default=0.05)
+    parser.add_argument("--step_weight", type=float, default=0.5)
+    parser.add_argument("--eval_every", type=int, default=8)
+    parser.add_argument("--eval_size", type=int, default=None, help="Held-out problems (the recipe's).")
+    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
+    parser.add_argument("--output_dir", default="outputs/process_rewards")
+    parser.add_argument("--plot", default=str(ROOT / "docs" / "img" / "arithmetic_process_rewards.png"))
+    parser.add_argument("--overwrite", action="store_true")
+    args = parser.parse_args()
+
+    settings = recipe_settings()
+    out = Path(args.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    base_file = out / "base.json"
+    base = json.loads(base_file.read_text()) if base_file.is_file() and not args.overwrite else None
+    runs = {}
+    for seed in args.seeds:
+        for variant in args.variants:
+            path = out / f"run_{variant}_{seed}.json"
+            if path.is_file() and not args.overwrite:
+                runs[(variant, seed)] = json.loads(path.read_text())
+                continue
+            print(f"run {variant} seed {seed}", flush=True)
+            result = run(args, variant, seed, settings, base)
+            if base is None:
+                base = result["before"]
+                base_file.write_text(json.dumps(base))
+            path.write_text(json.dumps(result))
+            runs[(variant, seed)] = result
+    analysis = analyse(runs, args.seeds, args.steps * args.batch_size)
+    (out / "results.json").write_text(json.dumps({"args": vars(args), "analysis": analysis}, indent=2))
+    table = markdown(analysis, args, settings)
+    (out / "table.md").write_text(table)
+    print(table)
+    if args.plot:
+        plot(runs, Path(args.plot))
+
+
+if __name__ == "__main__":
+    main()
