@@ -89,23 +89,37 @@ def test_probe_on_a_tiny_model(tiny_chat_model, tmp_path):
     assert (tmp_path / "plot.png").stat().st_size > 0
 
 
-def test_sampled_seeds_give_different_samples_and_the_same_samples_again(tiny_chat_model):
-    """Sample s is the trainer's evaluation with seed s: reproducible, and different across s."""
+def test_repeated_items_are_independent_samples_and_reproducible(tiny_chat_model):
+    """The probe's k samples: the items repeated k times in one evaluation. Each row has its own seed, so
+    the copies differ, the first copy is what an evaluation of the items alone gives (batching does not
+    change a sample), and the same call gives the same samples again."""
+    from datasets import concatenate_datasets
+
     from rlreward.cli.reward_specs import build_reward
     from rlreward.models import load_causal_lm
     from rlreward.tasks import get_task
     from rlreward.trainers import PPOTrainer
 
     args, config, options = learn.recipe_config(
-        "qa", ["--max_new_tokens", "6", "--model_name_or_path", str(tiny_chat_model)]
+        "qa",
+        [
+            "--max_new_tokens",
+            "6",
+            "--max_prompt_length",
+            "4000",
+            "--model_name_or_path",
+            str(tiny_chat_model),
+        ],
     )
     task = get_task("qa")
     data = task.load_data(args, options)
     model, tokenizer = load_causal_lm(args.model_name_or_path)
     rewards, weights, _ = build_reward(args, tokenizer, task)
-    trainer = PPOTrainer(model, rewards, data["train"], config, tokenizer=tokenizer, reward_weights=weights)
+    train = data["train"].select(range(4))
+    trainer = PPOTrainer(model, rewards, train, config, tokenizer=tokenizer, reward_weights=weights)
     items = data["eval"].select(range(4))
-    first = [r["completion"] for r in trainer.evaluate(items, temperature=1.0, seed=0).rows]
-    again = [r["completion"] for r in trainer.evaluate(items, temperature=1.0, seed=0).rows]
-    other = [r["completion"] for r in trainer.evaluate(items, temperature=1.0, seed=1).rows]
-    assert first == again and first != other
+    repeated = concatenate_datasets([items] * 2)
+    both = [r["completion"] for r in trainer.evaluate(repeated, temperature=1.0, seed=0).rows]
+    again = [r["completion"] for r in trainer.evaluate(repeated, temperature=1.0, seed=0).rows]
+    alone = [r["completion"] for r in trainer.evaluate(items, temperature=1.0, seed=0).rows]
+    assert both == again and both[:4] == alone and both[:4] != both[4:]
