@@ -340,9 +340,8 @@ def run(cfg: dict, say, report_fd: int) -> None:
         with contextlib.suppress(BrokenPipeError):  # a judge that died early: no verdict, no pass
             write_all(spec_w, files["judge/spec.json"])
         os.close(spec_w)
-        os.read(
-            ready_r, 1
-        )  # the judge has its spec and is undumpable before any solution code runs (or died)
+        # The judge has its spec and is undumpable before any solution code runs (or it died).
+        os.read(ready_r, 1)
         os.close(ready_r)
         with contextlib.suppress(BrokenPipeError):
             os.write(go_w, b"g")
