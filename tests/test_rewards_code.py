@@ -186,7 +186,7 @@ def test_unusable_tests_are_rejected_with_the_sample_named(tests, entry_point, m
 
 
 def test_missing_tests_column_is_named():
-    with pytest.raises(ValueError, match="needs the dataset column 'tests'.*got columns: answer"):
+    with pytest.raises(ValueError, match="needs the dataset column 'tests'.*answer"):
         sequence_only()(prompts=[""], completions=["x"], answer=["1"])
 
 

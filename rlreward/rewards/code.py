@@ -74,6 +74,7 @@ from rlreward.rewards.base import (
     prompt_text,
     token_lengths,
 )
+from rlreward.rewards.text import read_column, resolve_decode
 from rlreward.sandbox import JudgeSpec, SandboxConfig, SandboxResult, run_many
 
 PER_TOKEN_MODES = ("syntax", None)
@@ -271,7 +272,7 @@ class UnitTestReward(InstantReward):
         per_token: ``"syntax"`` (per-line credit, needs ``tokenizer`` or ``decode``) or ``None``.
         syntax_weight: total weight of the syntax share; 0 for a pure test-fraction reward.
         tokenizer: the policy tokenizer (its ``decode`` is used, skipping special tokens).
-        decode: ``list[int] -> str``, instead of ``tokenizer``.
+        decode: ``list[int] -> str``, instead of ``tokenizer`` (give one of them).
         sandbox: limits for each run (default :class:`SandboxConfig`).
         workers: programs run at once (at most the CPU count).
         max_syntax_lines: non-blank lines judged for syntax credit (a bound on the parsing cost).
@@ -294,8 +295,7 @@ class UnitTestReward(InstantReward):
     ):
         if per_token not in PER_TOKEN_MODES:
             raise ValueError(f"per_token must be one of {PER_TOKEN_MODES}, got {per_token!r}.")
-        if decode is None and tokenizer is not None:
-            decode = _TokenizerDecode(tokenizer)
+        decode = resolve_decode(tokenizer, decode)
         if per_token == "syntax" and decode is None:
             raise ValueError(
                 "UnitTestReward(per_token='syntax') places credit on policy tokens and needs the policy "
@@ -319,8 +319,9 @@ class UnitTestReward(InstantReward):
 
     def score(self, prompts, completions, completion_ids, **kwargs) -> RewardOutput:
         b = len(completions)
-        tests = self._column(kwargs, self.tests_column, b, required=True)
-        entries = self._column(kwargs, self.entry_point_column, b, required=False)
+        tests = read_column(kwargs, self.tests_column, b, self.name)
+        has_entries = kwargs.get(self.entry_point_column) is not None
+        entries = read_column(kwargs, self.entry_point_column, b, self.name) if has_entries else [None] * b
         plans: dict[tuple, tuple[list[TestStep], str]] = {}  # a GRPO group shares its tests
         solutions, specs, syntax = [], [], []
         for i in range(b):
@@ -381,30 +382,6 @@ class UnitTestReward(InstantReward):
                 "errored": torch.tensor(errored, dtype=torch.float32),
             },
         )
-
-    def _column(self, kwargs: dict, column: str, b: int, required: bool) -> list:
-        values = kwargs.get(column)
-        if values is None:
-            if required:
-                columns = ", ".join(sorted(kwargs)) or "none"
-                raise ValueError(
-                    f"UnitTestReward needs the dataset column '{column}' with each sample's tests (got "
-                    f"columns: {columns}); set tests_column= to the right name."
-                )
-            return [None] * b
-        if isinstance(values, str) or len(values) != b:
-            raise ValueError(f"Column '{column}' must hold one value per completion ({b}).")
-        return list(values)
-
-
-class _TokenizerDecode:
-    """``tokenizer.decode`` without special tokens, picklable (unlike a lambda)."""
-
-    def __init__(self, tokenizer: Any):
-        self.tokenizer = tokenizer
-
-    def __call__(self, ids: list[int]) -> str:
-        return self.tokenizer.decode(ids, skip_special_tokens=True)
 
 
 def _reason(result: SandboxResult, finished: bool, error: str, passed: int, total: int) -> str:
