@@ -551,13 +551,15 @@ class _Cgroups:
             except OSError:
                 continue
             groups.dirs.append(path)
-            settings = {
-                "memory": {"memory.limit_in_bytes": memory, "memory.memsw.limit_in_bytes": memory},
-                "pids": {"pids.max": config.processes},
-                "unified": {"memory.max": memory, "memory.swap.max": 0, "pids.max": config.processes},
+            required, optional = {
+                "memory": ({"memory.limit_in_bytes": memory}, {"memory.memsw.limit_in_bytes": memory}),
+                "pids": ({"pids.max": config.processes}, {}),
+                "unified": ({"memory.max": memory, "pids.max": config.processes}, {"memory.swap.max": 0}),
             }[controller]
-            try:
-                for key, value in settings.items():
+            try:  # a controller not enabled for this folder has no files: then the run gets no cgroup here
+                for key, value in required.items():
+                    Path(path, key).write_text(str(value))
+                for key, value in optional.items():
                     if os.path.exists(os.path.join(path, key)):
                         Path(path, key).write_text(str(value))
             except OSError:
