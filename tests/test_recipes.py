@@ -166,7 +166,7 @@ def smoke_runs(tiny_chat_model, tmp_path_factory):
     results = {}
     for name, (process, out, log) in started.items():
         try:
-            code = process.wait(timeout=300)
+            code = process.wait(timeout=900)  # generous: a loaded machine is slow, not broken
         except subprocess.TimeoutExpired:
             process.kill()
             code = "timeout"
@@ -194,6 +194,13 @@ def test_recipe_smoke_run(smoke_runs, name):
     steps = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert len(steps) == 1 and finite_numbers(steps[0]) and "rewards/mean" in steps[0]
     assert "| eval/reward |" in (out / "report.md").read_text()
+    # Every per-item metric gets its paired before/after difference with a bootstrap interval.
+    paired = evaluation["paired"]
+    assert "eval/reward" in paired and set(paired) <= set(evaluation["after"]) | {"eval/reward"}
+    for key, p in paired.items():
+        assert p["ci_low"] <= p["diff"] <= p["ci_high"], (key, p)
+        assert p["diff"] == pytest.approx(evaluation["after"][key] - evaluation["before"][key], abs=1e-9)
+    assert "95% CI (paired bootstrap)" in (out / "report.md").read_text()
 
 
 @pytest.mark.parametrize("name", list(MODES))
@@ -421,6 +428,20 @@ def test_a_task_defined_here_runs_through_the_runner(toy_task, tiny_chat_model, 
     assert (out / "eval.json").read_text() == before
     args.overwrite_output_dir = True
     run_task(toy_task, args, config, options)
+
+
+def test_paired_differences_are_the_mean_change_with_a_bootstrap_interval():
+    from rlreward.cli.runner import paired_differences
+
+    before = {"eval/m": [0.0, 0.0, 1.0, 0.0], "eval/only_before": [1.0]}
+    after = {"eval/m": [1.0, 1.0, 1.0, 1.0], "eval/new": [2.0]}
+    paired = paired_differences(before, after)
+    assert set(paired) == {"eval/m"}
+    assert paired["eval/m"]["diff"] == pytest.approx(0.75) and paired["eval/m"]["items"] == 4
+    assert 0.0 <= paired["eval/m"]["ci_low"] <= 0.75 <= paired["eval/m"]["ci_high"] <= 1.0
+    constant = paired_differences({"eval/m": [0.0, 1.0]}, {"eval/m": [0.5, 1.5]})["eval/m"]
+    assert constant["ci_low"] == pytest.approx(0.5) and constant["ci_high"] == pytest.approx(0.5)
+    assert paired_differences(None, after) is None
 
 
 def test_resume_with_another_config_is_refused(toy_task, tmp_path):

@@ -21,6 +21,16 @@ def comparison_table(before: dict[str, float] | None, after: dict[str, float]) -
     return "\n".join(lines)
 
 
+def paired_table(paired: dict[str, dict[str, float]]) -> str:
+    """Markdown table: per-item metric | items | mean change | 95% paired bootstrap interval."""
+    lines = ["| per-item metric | items | after - before | 95% CI (paired bootstrap) |", "|---|---|---|---|"]
+    for key, p in paired.items():
+        lines.append(
+            f"| {key} | {p['items']} | {p['diff']:+.4f} | [{p['ci_low']:+.4f}, {p['ci_high']:+.4f}] |"
+        )
+    return "\n".join(lines)
+
+
 def samples_table(before: Any | None, after: Any, n: int = 6) -> str:
     """Markdown table of the first ``n`` held-out prompts with their completions before and after."""
 
@@ -75,6 +85,8 @@ def write_report(
     if history and "rewards/mean" in history[0]:
         plot_training(history, out / "training.png", title)
     table = comparison_table(summary["before"], summary["after"])
+    if summary.get("paired"):
+        table += "\n\n" + paired_table(summary["paired"])
     rewards = ", ".join(summary.get("rewards", []))
     report = (
         f"# {title}\n\nPolicy `{summary['model']}`, {summary['mode']}, {len(history)} steps, "

@@ -206,11 +206,12 @@ def run_task(
     temperature = args.eval_temperature if args.eval_temperature is not None else config.temperature
     context = EvalContext(trainer, rewards, options, temperature)
 
-    def evaluate() -> tuple[Any, dict[str, float]]:
+    def evaluate() -> tuple[Any, dict[str, float], dict[str, list[float]]]:
         result = trainer.evaluate(held_out, temperature=temperature)
-        return result, task.task_metrics(result, context)
+        return result, *task.evaluation(result, context)
 
-    before, before_metrics = (None, None) if (args.skip_eval_before or args.eval_only) else evaluate()
+    skip_before = args.skip_eval_before or args.eval_only
+    before, before_metrics, before_items = (None, None, None) if skip_before else evaluate()
     if args.eval_only:
         history = []
     elif args.sft_baseline:
@@ -218,7 +219,7 @@ def run_task(
     else:
         _say_resume(config)
         history = trainer.train()
-    after, after_metrics = evaluate()
+    after, after_metrics, after_items = evaluate()
     out = Path(config.output_dir)
     if not args.eval_only:
         trainer.save_model(out, final_metrics=after_metrics)  # every process: it synchronises them
@@ -233,6 +234,7 @@ def run_task(
             "processes": acc.num_processes,
             "model": args.model_name_or_path,
             "rewards": [f"{s} x{1.0 if weights is None else weights[i]:g}" for i, s in enumerate(specs)],
+            "paired": paired_differences(before_items, after_items),
         }
         out.mkdir(parents=True, exist_ok=True)
         run_record = {"task": task.name, "args": dataclasses.asdict(args), "reward_specs": specs}
@@ -242,6 +244,23 @@ def run_task(
         title = f"{task.title} [{', '.join(summary['rewards'])}]"
         write_report(out, title, summary, before, after, history)
     return {"before": before_metrics, "after": after_metrics}
+
+
+def paired_differences(
+    before: dict[str, list[float]] | None, after: dict[str, list[float]]
+) -> dict[str, dict[str, float]] | None:
+    """Per item metric: the mean after - before over the same held-out items and sampling seeds, with its
+    95% paired bootstrap interval (:func:`rlreward.stats.paired_bootstrap_ci`); None without a before."""
+    from rlreward.stats import paired_bootstrap_ci
+
+    if before is None:
+        return None
+    out = {}
+    for key, values in after.items():
+        if key in before and len(before[key]) == len(values):
+            ci = paired_bootstrap_ci(values, before[key])
+            out[key] = {"items": len(values), "diff": ci.mean, "ci_low": ci.low, "ci_high": ci.high}
+    return out
 
 
 def _say_resume(config: Any) -> None:

@@ -54,8 +54,12 @@ class Task:
         rewards: built-in reward names -> ``factory(policy_tokenizer)``.
         default_reward: the reward specs used without ``--reward`` (built-in names, folders, imports).
         default_weights: their weights (None: equal).
-        metrics: ``(result, context) -> {"eval/<name>": value}``, the task metrics of one evaluation;
-            they join the trainer's ``eval/reward``, ``eval/kl``...
+        item_metrics: ``(result, context) -> {"eval/<name>": [value per row]}``, the task's per-item
+            metrics (exact match, sentence chrF, pass/fail...); their means join the evaluation's
+            metrics, and the runner reports each before/after difference with a paired bootstrap CI.
+        metrics: ``(result, context) -> {"eval/<name>": value}``, metrics of the whole evaluation that
+            are not means over items (corpus chrF, HumanEval pass@1); they join the trainer's
+            ``eval/reward``, ``eval/kl``...
         reference: a training row -> the output SFT imitates (``--sft_baseline``); None when the
             task has no reference outputs.
         options: a dataclass of the task's own flags (``--language``), parsed after the trainer's.
@@ -71,6 +75,7 @@ class Task:
     rewards: Mapping[str, RewardFactory]
     default_reward: tuple[str, ...]
     default_weights: tuple[float, ...] | None = None
+    item_metrics: Callable[[Any, EvalContext], dict[str, list[float]]] | None = None
     metrics: Callable[[Any, EvalContext], dict[str, float]] | None = None
     reference: Callable[[dict[str, Any]], str | None] | None = None
     options: type | None = None
@@ -86,9 +91,20 @@ class Task:
                 f"{len(self.default_reward)} default rewards; give one weight per reward."
             )
 
+    def evaluation(
+        self, result: Any, context: EvalContext
+    ) -> tuple[dict[str, float], dict[str, list[float]]]:
+        """An evaluation's metrics (the trainer's, the means of the per-item ones, the task's own) and the
+        per-item values (``eval/reward`` and the task's item metrics), one per row."""
+        items = {"eval/reward": [float(row["reward"]) for row in result.rows]}
+        items.update(self.item_metrics(result, context) if self.item_metrics else {})
+        metrics = {**result.metrics, **{k: mean(v) for k, v in items.items() if k != "eval/reward"}}
+        metrics.update(self.metrics(result, context) if self.metrics else {})
+        return metrics, items
+
     def task_metrics(self, result: Any, context: EvalContext) -> dict[str, float]:
-        """The trainer's evaluation metrics followed by the task's own."""
-        return {**result.metrics, **(self.metrics(result, context) if self.metrics else {})}
+        """An evaluation's metrics: the trainer's, then the task's (see :meth:`evaluation`)."""
+        return self.evaluation(result, context)[0]
 
 
 def mean(values: Sequence[float]) -> float:

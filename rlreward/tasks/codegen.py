@@ -93,11 +93,15 @@ def humaneval_pass_at_1(context: EvalContext) -> float:
     return pass_at_1(rows)
 
 
-def code_metrics(result: Any, context: EvalContext) -> dict[str, float]:
-    metrics = {"eval/pass@1": pass_at_1(result.rows)}
+def code_items(result: Any, context: EvalContext) -> dict[str, list[float]]:
+    """Whether each held-out completion passes all its tests: pass@1 per task."""
+    return {"eval/pass@1": [float(ok) for ok in passes(result.rows)]}
+
+
+def humaneval_metrics(result: Any, context: EvalContext) -> dict[str, float]:
     if context.options is not None and context.options.humaneval_eval:
-        metrics["humaneval/pass@1"] = humaneval_pass_at_1(context)
-    return metrics
+        return {"humaneval/pass@1": humaneval_pass_at_1(context)}
+    return {}
 
 
 def reference_answer(row: dict[str, Any]) -> str | None:
@@ -115,7 +119,8 @@ TASK = Task(
         "tests_only": lambda tokenizer: UnitTestReward(per_token=None, syntax_weight=0.0),
     },
     default_reward=("unit_tests",),
-    metrics=code_metrics,
+    item_metrics=code_items,
+    metrics=humaneval_metrics,
     reference=reference_answer,
     options=CodegenArguments,
 )

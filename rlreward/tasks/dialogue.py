@@ -16,8 +16,8 @@ from typing import Any
 
 from rlreward.data import load_dialogue
 from rlreward.rewards.classifier import ClassifierReward, trained_with_prompt
-from rlreward.rewards.metrics import LengthPenalty, RepetitionPenalty
-from rlreward.tasks.base import EvalContext, Task, mean, own_dataset
+from rlreward.rewards.metrics import LengthPenalty, RepetitionPenalty, repetition_rate
+from rlreward.tasks.base import EvalContext, Task, own_dataset
 from rlreward.tasks.translation import reference_metrics
 
 DEFAULT_REWARD_MODEL = "outputs/reward_model_dialogue"
@@ -46,15 +46,25 @@ def reward_model(spec: str, tokenizer: Any, label: int | str) -> ClassifierRewar
     return model
 
 
-def dialogue_metrics(result: Any, context: EvalContext) -> dict[str, float]:
-    """chrF against the real reply, and the first reward model's mean score on the held-out replies."""
-    metrics = reference_metrics(result, bleu=False)
+def dialogue_items(result: Any, context: EvalContext) -> dict[str, list[float]]:
+    """The first reward model's score of each held-out reply (if the run has a reward model), and the
+    reply's length in words and its repeated-trigram rate, so that reward hacking shows."""
+    rows = result.rows
+    items = {
+        "eval/reply_words": [float(len(r["completion"].split())) for r in rows],
+        "eval/repetition_rate": [repetition_rate(r["completion"].split()) for r in rows],
+    }
     models = [r for r in context.rewards if getattr(r, "name", None) == REWARD_MODEL_NAME]
     if models:
-        rows = result.rows
-        scores = models[0]([r["prompt"] for r in rows], [r["completion"] for r in rows])
-        metrics["eval/reward_model"] = mean(scores)
-    return metrics
+        items["eval/reward_model"] = list(
+            models[0]([r["prompt"] for r in rows], [r["completion"] for r in rows])
+        )
+    return items
+
+
+def dialogue_metrics(result: Any, context: EvalContext) -> dict[str, float]:
+    """Corpus chrF against the real replies."""
+    return reference_metrics(result, bleu=False)
 
 
 def check(args: Any, options: Any) -> None:
@@ -76,6 +86,7 @@ TASK = Task(
         "length": lambda tokenizer: LengthPenalty(target_tokens=20, per_token_cost=0.02),
     },
     default_reward=(DEFAULT_REWARD_MODEL, "repetition", "length"),
+    item_metrics=dialogue_items,
     metrics=dialogue_metrics,
     reference=lambda row: row["reference"],  # SFT imitates the real reply
     classifier=reward_model,

@@ -54,13 +54,20 @@ def load_data(args: Any, options: QAArguments) -> Any:
     return load_qa(eval_size=args.eval_size, seed=0)
 
 
-def answer_metrics(result: Any, context: EvalContext | None = None, answers_column: str = "answers") -> dict:
+def answer_items(
+    result: Any, context: EvalContext | None = None, answers_column: str = "answers"
+) -> dict[str, list[float]]:
     """SQuAD exact match and token F1 (0-1) of each completion against its row's gold answers."""
     rows = result.rows
     return {
-        "eval/exact_match": mean([exact_match(r["completion"], r[answers_column]) for r in rows]),
-        "eval/token_f1": mean([token_f1(r["completion"], r[answers_column]) for r in rows]),
+        "eval/exact_match": [exact_match(r["completion"], r[answers_column]) for r in rows],
+        "eval/token_f1": [token_f1(r["completion"], r[answers_column]) for r in rows],
     }
+
+
+def answer_metrics(result: Any, context: EvalContext | None = None, answers_column: str = "answers") -> dict:
+    """The means of :func:`answer_items`."""
+    return {k: mean(v) for k, v in answer_items(result, context, answers_column).items()}
 
 
 TASK = Task(
@@ -74,7 +81,7 @@ TASK = Task(
     },
     default_reward=("token_f1", "length"),
     default_weights=(1.0, 1.0),
-    metrics=answer_metrics,
+    item_metrics=answer_items,
     reference=lambda row: row["answers"][0],  # SFT imitates the first gold answer
     options=QAArguments,
 )

@@ -15,7 +15,7 @@ from typing import Any
 
 from rlreward.data import load_sentiment_prompts
 from rlreward.rewards.lexicon import SentimentLexiconReward
-from rlreward.tasks.base import EvalContext, Task, mean
+from rlreward.tasks.base import EvalContext, Task
 
 POSITIVE = 0.05  # VADER's own threshold for "positive"
 
@@ -48,13 +48,10 @@ def load_data(args: Any, options: SentimentArguments) -> Any:
 _VADER = SentimentLexiconReward(per_token=None)
 
 
-def sentiment_metrics(result: Any, context: EvalContext) -> dict[str, float]:
-    """VADER compound of each held-out completion: its mean and the share above 0.05."""
+def sentiment_items(result: Any, context: EvalContext) -> dict[str, list[float]]:
+    """VADER compound of each held-out completion, and whether VADER calls it positive (>= 0.05)."""
     compound = [_VADER.polarity(row["completion"])[0] for row in result.rows]
-    return {
-        "eval/vader": mean(compound),
-        "eval/vader_positive_share": mean([float(c >= POSITIVE) for c in compound]),
-    }
+    return {"eval/vader": compound, "eval/vader_positive_share": [float(c >= POSITIVE) for c in compound]}
 
 
 TASK = Task(
@@ -66,6 +63,6 @@ TASK = Task(
         "vader_sequence": lambda tokenizer: SentimentLexiconReward(per_token=None),
     },
     default_reward=("vader",),
-    metrics=sentiment_metrics,
+    item_metrics=sentiment_items,
     options=SentimentArguments,
 )

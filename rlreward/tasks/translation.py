@@ -14,7 +14,7 @@ from typing import Any
 
 from rlreward.data import load_translation
 from rlreward.data.translation import DEFAULT_INSTRUCTION, LANGUAGE_NAMES
-from rlreward.rewards.metrics import BLEUReward, ChrFReward, corpus_bleu, corpus_chrf
+from rlreward.rewards.metrics import BLEUReward, ChrFReward, corpus_bleu, corpus_chrf, sentence_chrf
 from rlreward.tasks.base import EvalContext, Task, own_dataset
 
 
@@ -51,6 +51,13 @@ def reference_metrics(
     return metrics
 
 
+def sentence_chrf_items(
+    result: Any, context: EvalContext | None = None, reference_column: str = "reference"
+) -> dict[str, list[float]]:
+    """Sentence chrF (0-100) of each completion against its reference: the per-item view of corpus chrF."""
+    return {"eval/sentence_chrf": [sentence_chrf(r["completion"], r[reference_column]) for r in result.rows]}
+
+
 TASK = Task(
     name="translation",
     title="PPO translation (instant chrF)",
@@ -61,6 +68,7 @@ TASK = Task(
         "bleu": lambda tokenizer: BLEUReward(tokenizer=tokenizer),
     },
     default_reward=("chrf",),
+    item_metrics=sentence_chrf_items,
     metrics=reference_metrics,
     reference=lambda row: row["reference"],  # SFT imitates the human translation
     options=TranslationArguments,
