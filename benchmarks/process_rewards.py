@@ -19,12 +19,13 @@ starts from the same policy, LoRA's B being zero), at ``--eval_every`` checkpoin
 2. per seed, ``(outcome+steps) - outcome`` after training, paired the same way;
 3. rollouts-to-threshold: the completions ``outcome+steps`` needs on its held-out curve (linear
    between checkpoints) to reach outcome-only's final accuracy, and the ratio to the budget;
+   runs score the first ``--curve_size`` held-out problems (the base policy: all ``--eval_size``);
 4. wall time per training step of each variant;
 5. ``docs/img/arithmetic_process_rewards.png``: held-out accuracy against rollouts, per seed.
 
 Run (under the shared lock on the 2-core machine):
 
-    python benchmarks/process_rewards.py --seeds 0 1 2 --steps 24 --eval_every 8
+    python benchmarks/process_rewards.py --seeds 0 1 2 --steps 12 --eval_every 4 --curve_size 64
 
 Results: ``--output_dir/results.json`` and ``table.md``; finished runs (``run_<variant>_<seed>.json``)
 are reused unless ``--overwrite``.
@@ -95,7 +96,7 @@ def build(args, variant: str, seed: int, settings: dict):
         **{k: settings[k] for k in ("num_terms", "digits", "shots", "num_train", "problem_seed")}
     )
     splits = generated_splits(options, args.eval_size or settings["eval_size"])
-    model, tokenizer = load_causal_lm(settings["model_name_or_path"])
+    model, tokenizer = load_causal_lm(args.model or settings["model_name_or_path"])
     checker = ArithmeticChecker()
     rewards, weights = [OutcomeReward(checker)], [1.0]
     if variant == "outcome+steps":
@@ -131,21 +132,25 @@ def run(args, variant: str, seed: int, settings: dict, base: list[float] | None)
     t0 = time.perf_counter()
     before = base if base is not None else held_out_scores(trainer.evaluate(held_out, temperature=0.0))
     eval_s = time.perf_counter() - t0
+    base = before
+    n = args.curve_size or len(before)  # a run scores the first n held-out problems
+    before = before[:n]
     curve = [(0, float(np.mean(before)))]
+    subset = held_out.select(range(n))
     step_seconds, train_reward = [], []
-    per_step = args.batch_size
     after = before
     for step in range(1, args.steps + 1):
         metrics = trainer.train_step()
         step_seconds.append(metrics["perf/step_s"])
         train_reward.append(metrics.get("rewards/outcome/accuracy", metrics.get("rewards/accuracy")))
         if step == args.steps or (args.eval_every and step % args.eval_every == 0):
-            after = held_out_scores(trainer.evaluate(held_out, temperature=0.0))
-            curve.append((step * per_step, float(np.mean(after))))
-            print(f"  {variant} seed {seed} step {step}: held-out accuracy {np.mean(after):.3f}", flush=True)
+            after = held_out_scores(trainer.evaluate(subset, temperature=0.0))
+            curve.append((step * args.batch_size, float(np.mean(after))))
+            print(f"  {variant} seed {seed} step {step}: accuracy on {n} {curve[-1][1]:.3f}", flush=True)
     return {
         "variant": variant,
         "seed": seed,
+        "base": base,
         "before": before,
         "after": after,
         "curve": curve,
@@ -155,8 +160,8 @@ def run(args, variant: str, seed: int, settings: dict, base: list[float] | None)
     }
 
 
-def analyse(runs: dict, seeds: list[int], budget: int) -> dict:
-    out = {"per_run": {}, "per_seed": {}}
+def analyse(runs: dict, seeds: list[int], budget: int, base: list[float]) -> dict:
+    out = {"per_run": {}, "per_seed": {}, "base": {"n": len(base), "accuracy": paired_bootstrap(base)}}
     for (variant, seed), r in runs.items():
         out["per_run"][f"{variant}/{seed}"] = {
             "before": float(np.mean(r["before"])),
@@ -184,7 +189,11 @@ def markdown(analysis: dict, args, settings: dict) -> str:
         f"REINFORCE (k={args.k}), {args.steps} steps x {args.batch_size} completions = "
         f"{args.steps * args.batch_size} rollouts per run; {settings['num_terms']} terms of "
         f"{settings['digits']} digit(s), {settings['shots']} worked examples; greedy exact match on "
-        f"{args.eval_size or settings['eval_size']} held-out problems; 95% paired bootstrap intervals.",
+        f"the first {args.curve_size or args.eval_size or settings['eval_size']} held-out problems; "
+        "95% paired bootstrap intervals over problems.",
+        "",
+        f"Base policy, greedy, all {analysis['base']['n']} held-out problems: "
+        f"{fmt(analysis['base']['accuracy'])} (bootstrap 95% interval).",
         "",
         "| seed | variant | before | after | after - before | step s (median) |",
         "|---|---|---|---|---|---|",
@@ -242,6 +251,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--model", default=None, help="Policy (the recipe's model_name_or_path otherwise).")
     parser.add_argument("--steps", type=int, default=24)
     parser.add_argument("--batch_size", type=int, default=16)
     parser.add_argument("--k", type=int, default=4, help="Completions per prompt.")
@@ -250,6 +260,12 @@ def main() -> None:
     parser.add_argument("--step_weight", type=float, default=0.5)
     parser.add_argument("--eval_every", type=int, default=8)
     parser.add_argument("--eval_size", type=int, default=None, help="Held-out problems (the recipe's).")
+    parser.add_argument(
+        "--curve_size",
+        type=int,
+        default=None,
+        help="Problems a run scores (its checkpoints and after); the base is scored on all of --eval_size.",
+    )
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
     parser.add_argument("--output_dir", default="outputs/process_rewards")
     parser.add_argument("--plot", default=str(ROOT / "docs" / "img" / "arithmetic_process_rewards.png"))
@@ -271,11 +287,11 @@ def main() -> None:
             print(f"run {variant} seed {seed}", flush=True)
             result = run(args, variant, seed, settings, base)
             if base is None:
-                base = result["before"]
+                base = result["base"]
                 base_file.write_text(json.dumps(base))
             path.write_text(json.dumps(result))
             runs[(variant, seed)] = result
-    analysis = analyse(runs, args.seeds, args.steps * args.batch_size)
+    analysis = analyse(runs, args.seeds, args.steps * args.batch_size, base)
     (out / "results.json").write_text(json.dumps({"args": vars(args), "analysis": analysis}, indent=2))
     table = markdown(analysis, args, settings)
     (out / "table.md").write_text(table)

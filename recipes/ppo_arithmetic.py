@@ -18,7 +18,7 @@ Reported before and after: exact-match accuracy of the greedy answers on the 200
 (``eval/accuracy``), the share of steps right before the first error (``eval/step_accuracy``) and
 the share of completions that state an answer.
 
-Budget: 24 steps of 16 completions of at most 40 tokens (plain prompts do not stop at EOS, so most
+Budget: 24 steps of 16 completions of at most 32 tokens (a full solution is at most 24; plain prompts do not stop at EOS, so most
 completions run to the limit); the base policy's accuracies and the measured step times are in
 ``docs/process_rewards.md``.
 

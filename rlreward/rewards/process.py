@@ -216,9 +216,7 @@ class CheckerStepReward(_CheckerReward):
     ):
         super().__init__(checker if checker is not None else _arithmetic_checker())
         if decode is None and tokenizer is not None:
-            from rlreward.rewards.code import _TokenizerDecode
-
-            decode = _TokenizerDecode(tokenizer)
+            decode = TokenizerDecode(tokenizer)
         if decode is None:
             raise ValueError(
                 "CheckerStepReward places credit on the policy's tokens and needs its tokenizer: pass "
@@ -250,6 +248,17 @@ class CheckerStepReward(_CheckerReward):
                 "steps_found": torch.tensor([len(c.lines) for c in checks], dtype=torch.float32),
             },
         )
+
+
+class TokenizerDecode:
+    """``tokenizer.decode`` without special tokens, picklable (unlike a lambda): how the trainers
+    decode completions, so offsets in the completion text are offsets in this decode."""
+
+    def __init__(self, tokenizer: Any):
+        self.tokenizer = tokenizer
+
+    def __call__(self, ids: list[int]) -> str:
+        return self.tokenizer.decode(ids, skip_special_tokens=True)
 
 
 def _arithmetic_checker() -> Checker:
