@@ -47,14 +47,11 @@ RECIPE_YAML = ROOT / "recipes" / "configs" / "ppo_arithmetic.yaml"
 VARIANTS = ("outcome", "outcome+steps")
 
 
-def paired_bootstrap(
-    after, before=None, resamples: int = 10_000, seed: int = 0
-) -> tuple[float, float, float]:
+def paired_bootstrap(after, before=None) -> tuple[float, float, float]:
     """Mean of ``after_i - before_i`` and its 95% percentile-bootstrap interval over items."""
-    d = np.asarray(after, dtype=float) - (0.0 if before is None else np.asarray(before, dtype=float))
-    rng = np.random.default_rng(seed)
-    means = d[rng.integers(0, len(d), size=(resamples, len(d)))].mean(1)
-    return float(d.mean()), float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
+    from rlreward.stats import paired_bootstrap_ci
+
+    return tuple(paired_bootstrap_ci(after, before))
 
 
 def fmt(interval: tuple[float, float, float]) -> str:

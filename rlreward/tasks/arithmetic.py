@@ -257,14 +257,20 @@ def load_data(args: Any, options: ArithmeticArguments) -> dict[str, Any]:
     return train_eval_split(Dataset.from_dict(build_rows(problems, shots)), args.eval_size, seed=0)
 
 
-def arithmetic_metrics(result: Any, context: EvalContext | None = None) -> dict[str, float]:
-    """Answer accuracy (exact match), the correct share of steps before the first error, answer rate."""
+def arithmetic_items(result: Any, context: EvalContext | None = None) -> dict[str, list[float]]:
+    """Per problem: answer exact match, the share of its ``S`` steps right before the first error,
+    and whether the completion states an answer."""
     checks = [check_completion(parse_problem(r["problem"]), r["completion"]) for r in result.rows]
     return {
-        "eval/accuracy": mean([float(c.correct) for c in checks]),
-        "eval/step_accuracy": mean([c.correct_prefix / c.num_steps for c in checks]),
-        "eval/answer_rate": mean([float(c.answer is not None) for c in checks]),
+        "eval/accuracy": [float(c.correct) for c in checks],
+        "eval/step_accuracy": [c.correct_prefix / c.judged for c in checks],
+        "eval/answer_rate": [float(c.answer is not None) for c in checks],
     }
+
+
+def arithmetic_metrics(result: Any, context: EvalContext | None = None) -> dict[str, float]:
+    """The means of :func:`arithmetic_items`."""
+    return {k: mean(v) for k, v in arithmetic_items(result, context).items()}
 
 
 def _outcome(tokenizer: Any) -> Any:
@@ -282,7 +288,7 @@ TASK = Task(
     rewards={"outcome": _outcome, "steps": _steps},
     default_reward=("outcome", "steps"),
     default_weights=(1.0, 0.5),
-    metrics=arithmetic_metrics,
+    item_metrics=arithmetic_items,
     reference=lambda row: row["reference"],
     options=ArithmeticArguments,
 )
