@@ -117,8 +117,12 @@ def main() -> None:
             **{k.split("/")[1]: v for k, v in metrics.items()},
             "seconds": greedy_s,
             "mean_tokens": greedy.metrics["eval/mean_length"],
+            "items": [float(c) for c in correct],  # per problem, in held-out order
         },
     }
+    if args.json:  # the greedy numbers are kept even if the sampling below is cut short
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(report, indent=2))
     for row in greedy.rows[: args.show]:
         print(f"--- {row['problem']} = {row['answer']}\n{row['completion']}", file=sys.stderr)
     print(

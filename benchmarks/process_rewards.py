@@ -267,6 +267,12 @@ def main() -> None:
     parser.add_argument("--output_dir", default="outputs/process_rewards")
     parser.add_argument("--plot", default=str(ROOT / "docs" / "img" / "arithmetic_process_rewards.png"))
     parser.add_argument("--overwrite", action="store_true")
+    parser.add_argument(
+        "--base_from",
+        default=None,
+        help="benchmarks/arithmetic_probe.py --json output with the recipe's settings: reuse its greedy "
+        "per-problem scores as the base policy's instead of evaluating it again.",
+    )
     args = parser.parse_args()
 
     settings = recipe_settings()
@@ -274,6 +280,9 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     base_file = out / "base.json"
     base = json.loads(base_file.read_text()) if base_file.is_file() and not args.overwrite else None
+    if base is None and args.base_from:  # the probe's greedy pass: the same problems, the same policy
+        base = json.loads(Path(args.base_from).read_text())["greedy"]["items"]
+        base_file.write_text(json.dumps(base))
     runs = {}
     for seed in args.seeds:
         for variant in args.variants:
