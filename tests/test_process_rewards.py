@@ -199,3 +199,22 @@ def test_docs_examples_run(tokenizer):
     namespace = {"__name__": "docs_process_rewards", "tokenizer": tokenizer}
     for line, code in blocks:
         exec(compile(code, f"docs/process_rewards.md:{line}", "exec"), namespace)
+
+
+def _benchmark_module():
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "process_rewards.py"
+    spec = importlib.util.spec_from_file_location("process_rewards_benchmark", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_rollouts_to_reach_interpolates_between_checkpoints():
+    reach = _benchmark_module().rollouts_to_reach
+    curve = [(0, 0.2), (64, 0.3), (128, 0.5)]
+    assert reach(curve, 0.4) == pytest.approx(96.0)  # halfway from 0.3 to 0.5
+    assert reach(curve, 0.3) == pytest.approx(64.0)
+    assert reach(curve, 0.1) == 0.0  # already there before training
+    assert reach(curve, 0.6) is None
