@@ -167,11 +167,13 @@ def probe(
     limit: int | None = None,
     eval_batch_size: int = 96,
     log: Callable[[str], None] = lambda line: print(line, file=sys.stderr),
+    on_split: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
     """Greedy, sampled and best-of-k metrics of the recipe's base policy on each split.
 
     Returns a JSON-able record: ``{"task", "settings", "skipped"?, "splits": {split: {"greedy":
-    {metric: value}, "task_metrics": {...}, "temperatures": {T: {metric: summary}}, "samples": ...}}}``.
+    {metric: value}, "task_metrics": {...}, "temperatures": {T: {metric: summary}}, "samples": ...}}}``;
+    ``on_split(record)`` is called after each split (the script saves what is done so far).
     """
     from datasets import concatenate_datasets
 
@@ -249,6 +251,8 @@ def probe(
                 + f" ({time.perf_counter() - t0:.0f} s)"
             )
         record["splits"][split] = out
+        if on_split is not None:
+            on_split(record)
     record["seconds"] = time.perf_counter() - t0
     return record
 
@@ -339,11 +343,15 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     a = parser.parse_args(argv)
     if a.model:
         flags = ["--model_name_or_path", a.model, *flags]
-    record = probe(a.task, flags, a.split, a.k, a.temperatures, a.limit, a.eval_batch_size)
     out = Path(a.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     name = a.task + (f"_{flags[flags.index('--language') + 1]}" if "--language" in flags[:-1] else "")
-    (out / f"{name}.json").write_text(json.dumps(record, indent=1))
+
+    def save(record: dict[str, Any]) -> None:
+        (out / f"{name}.json").write_text(json.dumps(record, indent=1))
+
+    record = probe(a.task, flags, a.split, a.k, a.temperatures, a.limit, a.eval_batch_size, on_split=save)
+    save(record)
     table = markdown(record)
     (out / f"{name}.md").write_text(table)
     if a.plot and record["splits"]:

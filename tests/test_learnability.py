@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+import yaml
 from test_benchmarks import load_benchmark
 
 learn = load_benchmark("learnability")
@@ -71,7 +72,9 @@ def test_probe_on_a_tiny_model(tiny_chat_model, tmp_path):
     )
     saved = json.loads((tmp_path / "translation_fr.json").read_text())
     assert saved == json.loads(json.dumps(record))
-    assert saved["settings"]["max_new_tokens"] == 8 and saved["settings"]["eval_size"] == 48  # the YAML's
+    yaml_values = yaml.safe_load((learn.ROOT / "recipes" / "configs" / "ppo_translation.yaml").read_text())
+    assert saved["settings"]["max_new_tokens"] == 8  # the flag's
+    assert saved["settings"]["eval_size"] == yaml_values["eval_size"]  # the YAML's
     assert set(saved["splits"]) == {"train", "eval"}
     for split in ("train", "eval"):
         out = saved["splits"][split]
