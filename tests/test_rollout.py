@@ -98,3 +98,44 @@ def test_the_last_token_costs_no_forward_pass():
     out = sample(model, ids, mask, list(range(len(PROMPTS))), 7, [never], tok.pad_token_id, 1.0)
     assert out.ids.shape == (len(PROMPTS), 7)
     assert model.calls == 7  # the prompt, then one pass for each of the first 6 new tokens
+
+
+def test_a_large_batch_draws_its_rows_on_threads_and_gets_the_same_completions(monkeypatch):
+    import rlreward.trainers.rollout as rollout
+
+    tok = char_tokenizer()
+    model = tiny_llama(len(tok)).eval()
+    ids, mask = left_pad([tok(p)["input_ids"] for p in PROMPTS], tok.pad_token_id)
+    seeds = [11 * j + 5 for j in range(len(PROMPTS))]
+    args = (seeds, 16, [tok.eos_token_id], tok.pad_token_id, 1.0, 0, 1.0)
+    expected = reference_sample(model, ids, mask, *args)
+    monkeypatch.setattr(rollout, "PARALLEL_NOISE_ELEMENTS", 0)
+    monkeypatch.setattr(rollout.os, "cpu_count", lambda: 4)
+    pools = []
+    original_init = rollout._GumbelNoise.__init__
+
+    def spy(self, *a, **k):
+        original_init(self, *a, **k)
+        pools.append((self.pool, [len(c) for c in self.chunks]))
+
+    monkeypatch.setattr(rollout._GumbelNoise, "__init__", spy)
+    got = sample(model, ids, mask, *args)
+    assert pools and pools[0][0] is not None and pools[0][1] == [1, 2, 1, 2]  # 6 rows over 4 threads
+    assert torch.equal(got.ids, expected[0]) and torch.equal(got.logprobs, expected[1])
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_actor_critic_logits_equal_the_full_forwards_at_the_completion_positions(dtype):
+    from rlreward.trainers.rollout import ActorCritic, ValueHead
+
+    tok = char_tokenizer()
+    model = tiny_llama(len(tok)).eval().to(dtype)
+    ids, mask = left_pad([tok(p)["input_ids"] for p in PROMPTS], tok.pad_token_id)
+    head = ValueHead(model.config.hidden_size)
+    torch.nn.init.normal_(head.linear.weight)
+    with torch.no_grad():
+        logits, values = ActorCritic(model, head)(ids, mask, 3)
+        position_ids = (mask.cumsum(-1) - 1).clamp(min=0)
+        full = model(input_ids=ids, attention_mask=mask, position_ids=position_ids, output_hidden_states=True)
+    torch.testing.assert_close(logits, full.logits[:, -4:-1], atol=0, rtol=0)
+    torch.testing.assert_close(values, head(full.hidden_states[-1][:, -4:-1]), atol=0, rtol=0)
