@@ -375,7 +375,7 @@ def report(results: dict[str, dict], args) -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     any_result = next(iter(results.values()))
-    tokens = any_result["prompt_len"] + any_result["completion_len"]
+    tokens = round(any_result["prompt_len"] + any_result["completion_len"])  # medians: may be halves
     ceilings = measure_ceilings(any_result, args.batch_size, tokens)
     base = results.get("trl_rloo")
     print(
