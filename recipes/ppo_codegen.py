@@ -17,7 +17,8 @@ Reported before and after: pass@1 (greedy; every test passed) on the held-out ta
 
 Default budget, for about 20 minutes on 2 CPU cores: prompts are ~90 tokens and a fenced function
 ~50-80, so completions get at most 80 tokens. A 1-step run took 65 s per step of 16 (29 s
-generation, 35 s update, 0.5 s for the 16 sandboxed test runs) on a moderately loaded 2-core
+generation, 35 s update, 0.5 s for the 16 sandboxed test runs, about twice that since the judge
+process of docs/sandbox.md) on a moderately loaded 2-core
 machine, so 16 steps take ~17 min, plus ~3 min for two greedy evaluations of 40 tasks. With
 ``--humaneval_eval true`` each evaluation also generates up to 256 tokens for each of 164 prompts
 of ~150-400 tokens (up to ~15 min on 2 cores; ``--humaneval_limit`` bounds it).

@@ -202,7 +202,7 @@ def test_task_mode_compares_a_recipe_with_sft_on_its_references(tiny_chat_model,
     """``--task qa`` on a tiny model: one PPO run and one SFT run of the recipe, the base from the PPO
     run's "before", one table; a second call reuses the finished runs."""
     tiny = ["--batch_size", "4", "--mini_batch_size", "4", "--micro_batch_size", "4", "--max_new_tokens", "4"]
-    tiny += ["--eval_size", "2"]
+    tiny += ["--eval_size", "2", "--max_prompt_length", "4000"]  # one token per character: long prompts
     command = [sys.executable, str(ROOT / "benchmarks" / "rl_vs_sft.py"), "--task", "qa", "--steps", "1"]
     command += ["--model", str(tiny_chat_model), "--output_dir", str(tmp_path), "--", *tiny]
     env = {**__import__("os").environ, "OMP_NUM_THREADS": "1"}
