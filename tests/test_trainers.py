@@ -484,3 +484,42 @@ def test_baseline_per_source_takes_each_rewards_group_baseline_then_sums(tokeniz
         tiny_llama(len(tokenizer)), rewards, PROMPTS, config, tokenizer=tokenizer
     ).train()
     assert all(math.isfinite(h["losses/policy"]) for h in history)
+
+
+def test_the_last_step_is_checkpointed_and_a_finished_run_extends(tokenizer, tmp_path):
+    from conftest import tiny_llama
+
+    from rlreward.trainers.checkpoint import list_checkpoints
+
+    target = tokenizer.convert_tokens_to_ids("a")
+    cfg = make_config(PPOConfig, tmp_path / "r", max_steps=2, save_steps=0)
+    PPOTrainer(tiny_llama(len(tokenizer)), CountToken(target), PROMPTS, cfg, tokenizer=tokenizer).train()
+    out = tmp_path / "r" / "run"
+    assert [p.name for p in list_checkpoints(out)] == ["checkpoint-2"]
+    more = make_config(PPOConfig, tmp_path / "r", max_steps=3, save_steps=0, resume_from_checkpoint="latest")
+    trainer = PPOTrainer(tiny_llama(len(tokenizer)), CountToken(target), PROMPTS, more, tokenizer=tokenizer)
+    assert [h["step"] for h in trainer.train()] == [1, 2, 3]
+
+
+def test_a_broken_or_mismatched_checkpoint_is_one_sentence_naming_it(tokenizer, tmp_path):
+    from conftest import tiny_llama
+
+    target = tokenizer.convert_tokens_to_ids("a")
+    lora = dict(use_peft=True, lora_r=8, lora_alpha=16)
+    cfg = make_config(PPOConfig, tmp_path / "r", max_steps=1, save_steps=1, **lora)
+    PPOTrainer(tiny_llama(len(tokenizer)), CountToken(target), PROMPTS, cfg, tokenizer=tokenizer).train()
+    checkpoint = tmp_path / "r" / "run" / "checkpoint-1"
+    resume = dict(max_steps=2, save_steps=1, resume_from_checkpoint="latest", use_peft=True, lora_alpha=16)
+    # Another LoRA rank: the shapes differ, said in one sentence rather than a state-dict dump.
+    other = make_config(PPOConfig, tmp_path / "r", lora_r=4, **resume)  # saved with r=8
+    trainer = PPOTrainer(tiny_llama(len(tokenizer)), CountToken(target), PROMPTS, other, tokenizer=tokenizer)
+    with pytest.raises(ValueError, match=r"was trained with other shapes .*another lora_r") as caught:
+        trainer.train()
+    assert len(str(caught.value).splitlines()) == 1
+    # A truncated file: named, with what to do.
+    data = (checkpoint / "trainable.pt").read_bytes()
+    (checkpoint / "trainable.pt").write_bytes(data[: len(data) // 2])
+    same = make_config(PPOConfig, tmp_path / "r", lora_r=8, **resume)
+    trainer = PPOTrainer(tiny_llama(len(tokenizer)), CountToken(target), PROMPTS, same, tokenizer=tokenizer)
+    with pytest.raises(ValueError, match=r"trainable\.pt cannot be read .*truncated or corrupt; delete"):
+        trainer.train()

@@ -348,9 +348,8 @@ class RLTrainer:
             if acc.is_main_process:
                 bar.set_postfix(reward=f"{metrics['rewards/mean']:.3f}", kl=f"{metrics['objective/kl']:.3f}")
                 bar.update(1)
-            if self.should_stop or (
-                c.save_steps and self.step % c.save_steps == 0 and self.step < c.max_steps
-            ):
+            last = self.step == c.max_steps  # a finished run can be extended with a larger max_steps
+            if self.should_stop or last or (c.save_steps and self.step % c.save_steps == 0):
                 self.save_checkpoint()  # a stopped run resumes from here
         bar.close()
         self._callback("on_train_end", self.history)

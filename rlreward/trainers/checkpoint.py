@@ -96,16 +96,44 @@ def resolve_checkpoint(output_dir: str | Path, resume_from_checkpoint: str | Non
     return path
 
 
+def _load(file: Path) -> Any:
+    """``torch.load`` of one checkpoint file, or one sentence naming the file when it cannot be read."""
+    try:
+        return torch.load(file, map_location="cpu", weights_only=True)
+    except FileNotFoundError as error:
+        raise ValueError(
+            f"Checkpoint file {file} is missing; delete {file.parent} to resume from the one before it."
+        ) from error
+    except Exception as error:  # truncated zip, bad pickle...
+        cause = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ValueError(
+            f"Checkpoint file {file} cannot be read ({type(error).__name__}: {cause[:120]}): it is truncated or "
+            f"corrupt; delete {file.parent} to resume from the checkpoint before it, or start over with "
+            "--overwrite_output_dir true."
+        ) from error
+
+
 def load_checkpoint(path: Path, module: nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any) -> dict:
     """Restore weights, optimizer and scheduler in place; return the trainer state dict."""
-    weights = torch.load(path / "trainable.pt", map_location="cpu", weights_only=True)
-    missing = [n for n, p in module.named_parameters() if p.requires_grad and n not in weights]
+    weights = _load(path / "trainable.pt")
+    trainable = [(n, p) for n, p in module.named_parameters() if p.requires_grad]
+    missing = [n for n, _ in trainable if n not in weights]
     if missing:
         raise ValueError(
             f"Checkpoint {path} does not match the model: {len(missing)} trainable parameters missing "
             f"(e.g. {missing[0]}); resume with the same model and LoRA settings."
         )
+    shapes = [
+        (n, tuple(weights[n].shape), tuple(p.shape)) for n, p in trainable if weights[n].shape != p.shape
+    ]
+    if shapes:
+        name, saved, now = shapes[0]
+        raise ValueError(
+            f"Checkpoint {path} was trained with other shapes ({len(shapes)} tensors, e.g. {name}: {saved} "
+            f"saved, {now} now: another lora_r or model?); resume with the checkpoint's model and LoRA "
+            "settings, or start a new run in another --output_dir."
+        )
     module.load_state_dict(weights, strict=False)
-    optimizer.load_state_dict(torch.load(path / "optimizer.pt", map_location="cpu", weights_only=True))
-    scheduler.load_state_dict(torch.load(path / "scheduler.pt", map_location="cpu", weights_only=True))
+    optimizer.load_state_dict(_load(path / "optimizer.pt"))
+    scheduler.load_state_dict(_load(path / "scheduler.pt"))
     return json.loads((path / "trainer_state.json").read_text())
