@@ -85,6 +85,25 @@ def tiny_llama(
     return model
 
 
+def tiny_config(cls, output_dir, **overrides):
+    """A trainer config for tiny-model tests: plain prompts, short completions, no checkpoints, no
+    samples, no progress bar; ``overrides`` set the rest."""
+    base = dict(
+        output_dir=str(output_dir),
+        max_steps=2,
+        batch_size=8,
+        mini_batch_size=4,
+        micro_batch_size=2,
+        max_new_tokens=6,
+        learning_rate=1e-2,
+        use_chat_template=False,
+        progress_bar=False,
+        save_steps=0,
+        sample_steps=0,
+    )
+    return cls(**{**base, **overrides})
+
+
 def save_tiny_chat_model(folder: Path, seed: int = 0) -> Path:
     """Save a random tiny Llama and a printable-character tokenizer with a chat template to ``folder``.
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import PRINTABLE, CountToken, char_tokenizer, save_tiny_reward_model, tiny_llama
+from conftest import PRINTABLE, CountToken, char_tokenizer, save_tiny_reward_model, tiny_config, tiny_llama
 from datasets import Dataset
 
 from rlreward.rewards.classifier import ClassifierReward
@@ -54,23 +54,9 @@ def batch(tokenizer, prompts=PROMPTS, device="cpu"):
 
 
 def config(cls, tmp_path, **overrides):
-    base = dict(
-        output_dir=str(tmp_path / "run"),
-        max_steps=2,
-        batch_size=8,
-        mini_batch_size=4,
-        micro_batch_size=2,
-        max_new_tokens=8,
-        learning_rate=1e-2,
-        use_chat_template=False,
-        progress_bar=False,
-        save_steps=0,
-        sample_steps=0,
-        lora_r=4,
-        lora_alpha=8,
+    return tiny_config(
+        cls, tmp_path / "run", **{"max_new_tokens": 8, "lora_r": 4, "lora_alpha": 8, **overrides}
     )
-    base.update(overrides)
-    return cls(**base)
 
 
 def trainable(trainer) -> dict[str, torch.Tensor]:

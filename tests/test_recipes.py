@@ -419,6 +419,8 @@ def test_a_task_defined_here_runs_through_the_runner(toy_task, tiny_chat_model, 
     evaluation = json.loads((out / "eval.json").read_text())
     assert evaluation["rewards"] == ["count_a x1"] and evaluation["mode"] == "rl"
     assert json.loads((out / "run.json").read_text())["task"] == "toy"
+    assert json.loads((out / "config.json").read_text())["reward_specs"] == ["count_a x1"]
+    assert "## Rewards\n\n- `count_a x1`" in (out / "README.md").read_text()
     # Nothing is lost: the same folder again refuses, naming the ways forward, before any model loads.
     with pytest.raises(
         ValueError, match=r"already holds a run .*--resume_from_checkpoint latest.*--overwrite_output_dir"

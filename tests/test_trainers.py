@@ -5,7 +5,7 @@ import math
 
 import pytest
 import torch
-from conftest import CountToken
+from conftest import CountToken, tiny_config
 from datasets import Dataset
 
 from rlreward.rewards import FunctionReward, NormalizedReward, RewardError
@@ -15,22 +15,10 @@ PROMPTS = Dataset.from_dict({"prompt": ["hello", "abc", "the cat", "zz top"] * 4
 
 
 def make_config(cls, tmp_path, **overrides):
-    base = dict(
-        output_dir=str(tmp_path / "run"),
-        max_steps=20,
-        batch_size=16,
-        mini_batch_size=8,
-        max_new_tokens=8,
-        learning_rate=3e-3,
-        use_chat_template=False,
-        progress_bar=False,
-        save_steps=0,
-        sample_steps=0,
-        kl_coef=0.0,
-        use_peft=False,
-    )
-    base.update(overrides)
-    return cls(**base)
+    base = dict(max_steps=20, batch_size=16, mini_batch_size=8, micro_batch_size=8, max_new_tokens=8)
+    base |= dict(learning_rate=3e-3, kl_coef=0.0, use_peft=False)
+    output_dir = overrides.pop("output_dir", tmp_path / "run")
+    return tiny_config(cls, output_dir, **{**base, **overrides})
 
 
 @pytest.mark.parametrize(

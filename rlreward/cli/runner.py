@@ -241,6 +241,7 @@ def run_task(
         if options is not None:
             run_record["options"] = dataclasses.asdict(options)
         (out / "run.json").write_text(json.dumps(run_record, indent=2, default=str))
+        record_rewards(out, summary["rewards"])
         title = f"{task.title} [{', '.join(summary['rewards'])}]"
         write_report(out, title, summary, before, after, history)
     return {"before": before_metrics, "after": after_metrics}
@@ -261,6 +262,19 @@ def paired_differences(
             ci = paired_bootstrap_ci(values, before[key])
             out[key] = {"items": len(values), "diff": ci.mean, "ci_low": ci.low, "ci_high": ci.high}
     return out
+
+
+def record_rewards(out: Path, rewards: list[str]) -> None:
+    """Name the run's rewards (``spec xweight``) in its ``config.json`` and its model card, so a reward
+    that was wired up wrong shows where people look."""
+    config = out / "config.json"
+    if config.is_file():
+        record = json.loads(config.read_text())
+        config.write_text(json.dumps({**record, "reward_specs": rewards}, indent=2, default=str))
+    card = out / "README.md"
+    if card.is_file():
+        lines = "".join(f"- `{r}`\n" for r in rewards)
+        card.write_text(card.read_text() + f"\n## Rewards\n\n{lines}")
 
 
 def _say_resume(config: Any) -> None:

@@ -1,29 +1,4 @@
 """Moved to :mod:`rlreward.sandbox`; this module re-exports it for existing imports."""
 
-from rlreward.sandbox import (
-    MARKER_VAR,
-    PER_RUN_USER,
-    REPORT_FD,
-    STATUSES,
-    JudgeSpec,
-    SandboxConfig,
-    SandboxResult,
-    run_judged,
-    run_many,
-    run_program,
-    sandbox_processes,
-)
-
-__all__ = [
-    "MARKER_VAR",
-    "PER_RUN_USER",
-    "REPORT_FD",
-    "STATUSES",
-    "JudgeSpec",
-    "SandboxConfig",
-    "SandboxResult",
-    "run_judged",
-    "run_many",
-    "run_program",
-    "sandbox_processes",
-]
+from rlreward.sandbox import *  # noqa: F403
+from rlreward.sandbox import __all__  # noqa: F401

@@ -14,7 +14,7 @@ import torch
 from datasets import Dataset
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from conftest import CountToken, char_tokenizer, tiny_llama  # noqa: E402
+from conftest import CountToken, char_tokenizer, tiny_config, tiny_llama  # noqa: E402
 
 from rlreward.trainers import PPOConfig, PPOTrainer  # noqa: E402
 
@@ -28,21 +28,7 @@ def full(p: torch.Tensor) -> torch.Tensor:
 def main() -> None:
     out = Path(sys.argv[1])
     tok = char_tokenizer()
-    config = PPOConfig(
-        output_dir=str(out / "run"),
-        max_steps=2,
-        batch_size=8,
-        mini_batch_size=4,
-        micro_batch_size=2,
-        max_new_tokens=6,
-        learning_rate=1e-2,
-        use_chat_template=False,
-        progress_bar=False,
-        save_steps=0,
-        sample_steps=0,
-        lora_r=4,
-        lora_alpha=8,
-    )
+    config = tiny_config(PPOConfig, out / "run", lora_r=4, lora_alpha=8)
     data = Dataset.from_dict({"prompt": ["hello", "abc", "the cat", "zz top"] * 2})
     reward = CountToken(tok.convert_tokens_to_ids("a"), other=-0.1)
     trainer = PPOTrainer(tiny_llama(len(tok)), reward, data, config, tokenizer=tok)

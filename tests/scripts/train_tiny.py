@@ -11,7 +11,7 @@ import torch
 from datasets import Dataset
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from conftest import CountToken, char_tokenizer, tiny_llama  # noqa: E402
+from conftest import CountToken, char_tokenizer, tiny_config, tiny_llama  # noqa: E402
 
 from rlreward.trainers import PPOConfig, PPOTrainer, ReinforceConfig, ReinforceTrainer  # noqa: E402
 
@@ -22,20 +22,14 @@ def main():
     trainer_cls, config_cls = (
         (PPOTrainer, PPOConfig) if algo == "ppo" else (ReinforceTrainer, ReinforceConfig)
     )
-    config = config_cls(
-        output_dir=str(out),
+    config = tiny_config(
+        config_cls,
+        out,
         max_steps=3,
-        batch_size=8,
         mini_batch_size=8,
         micro_batch_size=4,
-        max_new_tokens=6,
         learning_rate=1e-3,
-        use_chat_template=False,
-        progress_bar=False,
-        save_steps=0,
-        sample_steps=0,
         use_peft=False,
-        whiten_rewards=False,
     )
     ds = Dataset.from_dict({"prompt": ["hello", "abc", "the cat", "zz top"] * 2})
     trainer = trainer_cls(
