@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
 import math
 import os
@@ -452,34 +453,13 @@ def benchmark(
     base_folder = None
     for seed in seeds:
         for variant, reward_flags in chosen.items():
-            folder = run_one(
-                task,
-                variant,
-                seed,
-                steps,
-                reward_flags,
-                list(flags),
-                trainer,
-                eval_every,
-                out,
-                skip_before=base_folder is not None,
-                overwrite=overwrite,
+            run = functools.partial(
+                run_one, task, variant, seed, steps, reward_flags, list(flags), trainer, eval_every, out
             )
+            folder = run(skip_before=base_folder is not None, overwrite=overwrite)
             if base_folder is None:
                 if not (folder / "samples_before.jsonl").exists():  # reused without its base: rerun it
-                    folder = run_one(
-                        task,
-                        variant,
-                        seed,
-                        steps,
-                        reward_flags,
-                        list(flags),
-                        trainer,
-                        eval_every,
-                        out,
-                        False,
-                        True,
-                    )
+                    folder = run(skip_before=False, overwrite=True)
                 base_folder = folder
             runs[variant][seed] = folder
     base_rows = _rows(base_folder / "samples_before.jsonl")
