@@ -200,7 +200,7 @@ def probe(
     }
     if task.check is not None:
         try:
-            task.check(args, options)
+            task.check(args, options, config)
         except ValueError as err:
             record["skipped"] = str(err)
             log(f"{task_name}: skipped: {err}")

@@ -153,8 +153,21 @@ def test_extract_code(text, entry_point, expected):
     assert text[start : start + len(code)] == code
 
 
-def test_extract_code_continuation_stops_at_the_closing_fence():
+def test_extract_code_continuation_stops_at_the_closing_fence_or_the_function_end():
     assert extract_code("    return 1\n```\nExplanation.", continuation=True) == ("    return 1\n", 0)
+    body = "    x = 1\n\n    return x\n"
+    assert extract_code(body + "\nprint(f())\n", continuation=True) == (body + "\n", 0)
+    assert extract_code(body, continuation=True) == (body, 0)
+
+
+def test_continues_prompt_column_sets_prepend_prompt_per_row():
+    reward = sequence_only()
+    prompt = "def add(a, b):\n"
+    completions = ["    return a + b\n", "def add(a, b):\n    return a + b\n"]
+    out = reward.score(
+        [prompt] * 2, completions, [[1] * 4] * 2, tests=[ADD_TESTS] * 2, continues_prompt=[True, False]
+    )
+    assert out.sequence.tolist() == pytest.approx([1.0, 1.0])
 
 
 def test_markdown_fenced_completion_is_scored():

@@ -184,7 +184,7 @@ def run_task(
         options = task.options()
     _check_modes(args, task)
     if task.check is not None:
-        task.check(args, options)
+        task.check(args, options, config)
     check_output_dir(args, config)
     check_rewards(args, task)
     threads = choose_threads(args.num_threads)
@@ -196,14 +196,25 @@ def run_task(
     held_out = held_out.select(range(min(args.eval_size, len(held_out))))
     model, tokenizer = load_causal_lm(args.model_name_or_path, dtype=resolve_dtype(args.dtype))
     rewards, weights, specs = build_reward(args, tokenizer, task)
-    trainer = trainer_class(model, rewards, train, config, tokenizer=tokenizer, reward_weights=weights)
+    temperature = args.eval_temperature if args.eval_temperature is not None else config.temperature
+    curve = HeldOutMetrics(task, rewards, options, temperature)
+    trainer = trainer_class(
+        model,
+        rewards,
+        train,
+        config,
+        tokenizer=tokenizer,
+        reward_weights=weights,
+        eval_dataset=held_out if config.eval_steps else None,  # held-out curves every eval_steps
+        eval_temperature=temperature,
+        callbacks=[curve],
+    )
     acc = trainer.accelerator
     if acc.is_main_process:
         for line in describe_rewards(specs, rewards, weights, config.densify):
             print(line, file=sys.stderr)
         if threads:
             print(f"torch uses {threads} CPU threads (--num_threads to change).", file=sys.stderr)
-    temperature = args.eval_temperature if args.eval_temperature is not None else config.temperature
     context = EvalContext(trainer, rewards, options, temperature)
 
     def evaluate() -> tuple[Any, dict[str, float], dict[str, list[float]]]:
@@ -245,6 +256,18 @@ def run_task(
         title = f"{task.title} [{', '.join(summary['rewards'])}]"
         write_report(out, title, summary, before, after, history)
     return {"before": before_metrics, "after": after_metrics}
+
+
+class HeldOutMetrics:
+    """Callback: the task's metrics join the trainer's at each ``eval_steps`` evaluation, so that
+    ``metrics.jsonl`` holds held-out curves of what the task measures (exact match, chrF, pass@1)."""
+
+    def __init__(self, task: Task, rewards: Sequence[Any], options: Any, temperature: float):
+        self.task, self.rewards, self.options, self.temperature = task, rewards, options, temperature
+
+    def on_evaluate(self, trainer: Any, result: Any) -> None:
+        context = EvalContext(trainer, self.rewards, self.options, self.temperature)
+        result.metrics.update(self.task.evaluation(result, context)[0])
 
 
 def paired_differences(

@@ -83,6 +83,9 @@ MAX_SYNTAX_LINES = 512
 _PYTHON_FENCES = ("", "python", "python3", "py", "py3")
 _FENCE = re.compile(r"^[ \t]*```[ \t]*([\w+-]*)[^\n]*\n(.*?)(?:^[ \t]*```|\Z)", re.S | re.M)
 _CLOSING_FENCE = re.compile(r"^[ \t]*```", re.M)
+_DEDENT = re.compile(r"(?<=\n)[^\s]")  # a line after the first that starts at column 0
+#: A dataset column that, when present, sets ``prepend_prompt`` per row (codegen's completion mode).
+CONTINUES_PROMPT_COLUMN = "continues_prompt"
 
 
 class TestStep(NamedTuple):
@@ -100,15 +103,17 @@ def extract_code(text: str, entry_point: str | None = None, continuation: bool =
     Args:
         text: the completion.
         entry_point: prefer the fenced block that defines this function.
-        continuation: the completion continues code in the prompt: take everything up to the first
-            closing fence (if any) rather than looking for an opening one.
+        continuation: the completion continues code in the prompt (the prompt ends inside the function,
+            HumanEval style): take everything up to the first closing fence or the first line that
+            starts at column 0 (the function has ended there: what follows is the policy's own test
+            calls or chatter), rather than looking for an opening fence.
 
     Returns:
         ``(code, start)`` with ``text[start:start + len(code)] == code``. Without fences, the whole text.
     """
     if continuation:
-        fence = _CLOSING_FENCE.search(text)
-        return (text[: fence.start()] if fence else text), 0
+        ends = [m.start() for m in (_CLOSING_FENCE.search(text), _DEDENT.search(text)) if m]
+        return text[: min(ends, default=len(text))], 0
     blocks = [m for m in _FENCE.finditer(text) if m.group(1).lower() in _PYTHON_FENCES]
     if not blocks:
         return text, 0
@@ -267,8 +272,9 @@ class UnitTestReward(InstantReward):
         tests_column: dataset column with each sample's tests (string or list of strings).
         entry_point_column: column naming the function under test (needed for ``check(candidate)`` tests).
         prepend_prompt: the completion continues code in the (plain-text) prompt, HumanEval style:
-            run prompt + completion, judge syntax after the prompt, and define the prompt's helpers
-            for the tests in the judge.
+            run prompt + completion (up to the function's end, see :func:`extract_code`), judge syntax
+            after the prompt, and define the prompt's helpers for the tests in the judge. A
+            ``continues_prompt`` column (one bool per row), when the data has one, sets it per row.
         per_token: ``"syntax"`` (per-line credit, needs ``tokenizer`` or ``decode``) or ``None``.
         syntax_weight: total weight of the syntax share; 0 for a pure test-fraction reward.
         tokenizer: the policy tokenizer (its ``decode`` is used, skipping special tokens).
@@ -322,6 +328,8 @@ class UnitTestReward(InstantReward):
         tests = read_column(kwargs, self.tests_column, b, self.name)
         has_entries = kwargs.get(self.entry_point_column) is not None
         entries = read_column(kwargs, self.entry_point_column, b, self.name) if has_entries else [None] * b
+        continues = kwargs.get(CONTINUES_PROMPT_COLUMN)
+        continues = [self.prepend_prompt] * b if continues is None else [bool(c) for c in continues]
         plans: dict[tuple, tuple[list[TestStep], str]] = {}  # a GRPO group shares its tests
         solutions, specs, syntax = [], [], []
         for i in range(b):
@@ -335,8 +343,8 @@ class UnitTestReward(InstantReward):
                         "assert lines, or a check(candidate) function plus an entry point column."
                     ) from err
             steps, candidate = plans[key]
-            prefix = prompt_text(prompts[i]) if self.prepend_prompt else ""
-            code, start = extract_code(completion_text(completions[i]), entries[i], self.prepend_prompt)
+            prefix = prompt_text(prompts[i]) if continues[i] else ""
+            code, start = extract_code(completion_text(completions[i]), entries[i], continues[i])
             # The prompt's helpers come from the prompt, defined in the judge: its code, or the code in it.
             plain = prompt_text(prompts[i]) if isinstance(prompts[i], (str, list)) else ""
             helpers = prefix or extract_code(plain, entries[i])[0]
@@ -397,6 +405,7 @@ __all__ = [
     "TestStep",
     "UnitTestReward",
     "MAX_SYNTAX_LINES",
+    "CONTINUES_PROMPT_COLUMN",
     "extract_code",
     "judge_spec",
     "split_tests",

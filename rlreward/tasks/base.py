@@ -65,8 +65,9 @@ class Task:
         options: a dataclass of the task's own flags (``--language``), parsed after the trainer's.
         classifier: builds classifier ``--reward`` specs when a plain ``ClassifierReward`` is not
             what the task needs (dialogue scores the context too).
-        check: ``(args, options) -> None``, raises a ``ValueError`` with the fix before anything loads
-            (dialogue: the default reward model exists).
+        check: ``(args, options, config) -> None``, raises a ``ValueError`` with the fix before anything
+            loads (dialogue: the default reward model exists; codegen: completion mode has no chat
+            template).
     """
 
     name: str
@@ -80,7 +81,7 @@ class Task:
     reference: Callable[[dict[str, Any]], str | None] | None = None
     options: type | None = None
     classifier: ClassifierFactory | None = None
-    check: Callable[[Any, Any], None] | None = None
+    check: Callable[[Any, Any, Any], None] | None = None
 
     def __post_init__(self):
         if not self.default_reward:

@@ -3,6 +3,18 @@
 Data: rlreward's 247 function tasks, each a signature and docstring (HumanEval style) with ``assert``
 tests, or a user's ``--dataset`` (MBPP style: ``--dataset_column text --reference_column test_list``;
 tests are ``assert`` lines, or a ``check(candidate)`` function plus an ``entry_point`` column).
+
+Two formats (``--completion_mode``):
+
+* completion mode (default, HumanEval's own): the prompt is the signature and docstring as plain
+  text (``use_chat_template: false``) and the policy writes the body; the program is prompt +
+  completion up to the function's end (the first line at column 0). Bodies are 1-5 lines, so 48
+  tokens are plenty.
+* chat mode (``--completion_mode false --use_chat_template true``): the prompt is a user message and
+  the policy answers with the whole function, usually in a fenced block (80 tokens and more).
+
+The data carries the choice as a ``continues_prompt`` column, which the reward and the metrics read
+per row.
 Rewards: ``unit_tests`` (the share of tests passed in the sandbox plus per-line syntax credit, on the
 token that completes each valid line) and ``tests_only`` (the share of tests passed, densified by
 ``--densify``). Metrics: pass@1 (every test passed) on the held-out tasks and, with
@@ -17,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rlreward.data import load_code_tasks, load_humaneval
-from rlreward.rewards.code import UnitTestReward, extract_code
+from rlreward.rewards.code import CONTINUES_PROMPT_COLUMN, UnitTestReward, extract_code
 from rlreward.tasks.base import EvalContext, Task, own_dataset
 
 
@@ -25,6 +37,13 @@ from rlreward.tasks.base import EvalContext, Task, own_dataset
 class CodegenArguments:
     """Evaluation on HumanEval, after the held-out tasks."""
 
+    completion_mode: bool = field(
+        default=True,
+        metadata={
+            "help": "The policy continues the plain-text function prompt with its body (needs "
+            "--use_chat_template false); false: it answers a chat prompt with the whole function."
+        },
+    )
     humaneval_eval: bool = field(default=False, metadata={"help": "Also report pass@1 on HumanEval."})
     humaneval_limit: int | None = field(
         default=None, metadata={"help": "Evaluate the first N problems only."}
@@ -36,8 +55,25 @@ class CodegenArguments:
 
 def load_data(args: Any, options: CodegenArguments) -> Any:
     if args.dataset:
-        return own_dataset(args, f"codegen: {args.dataset}", reference=("tests", "tests"))
-    return load_code_tasks(eval_size=args.eval_size, seed=0)
+        splits = own_dataset(args, f"codegen: {args.dataset}", reference=("tests", "tests"))
+    else:
+        splits = load_code_tasks(eval_size=args.eval_size, seed=0)
+    return {name: with_format(split, options.completion_mode) for name, split in splits.items()}
+
+
+def with_format(dataset: Any, completion_mode: bool) -> Any:
+    """``dataset`` with its ``continues_prompt`` column set to ``completion_mode`` on every row."""
+    if CONTINUES_PROMPT_COLUMN in dataset.column_names:
+        dataset = dataset.remove_columns([CONTINUES_PROMPT_COLUMN])
+    return dataset.add_column(CONTINUES_PROMPT_COLUMN, [completion_mode] * len(dataset))
+
+
+def check(args: Any, options: CodegenArguments, config: Any) -> None:
+    if options.completion_mode and config.use_chat_template:
+        raise ValueError(
+            "--completion_mode true continues the plain-text function prompt; pass --use_chat_template "
+            "false, or --completion_mode false for chat prompts."
+        )
 
 
 def code_preamble(prompt: str, entry_point: str) -> str:
@@ -49,15 +85,20 @@ def code_preamble(prompt: str, entry_point: str) -> str:
 def passes(rows: Sequence[dict[str, Any]], tests_column: str = "tests") -> list[bool]:
     """Whether each row's completion passes every one of its unit tests.
 
-    The code is the completion's fenced block that defines the entry point (or the whole completion),
-    run after the prompt's preamble (HumanEval prompts import ``List`` and define helpers there, and
-    chat models rarely repeat them), in the sandbox of :class:`~rlreward.rewards.code.UnitTestReward`.
+    In completion mode (the row's ``continues_prompt``) the program is the prompt + the completion up
+    to the function's end. Otherwise it is the completion's fenced block that defines the entry point
+    (or the whole completion), run after the prompt's preamble (HumanEval prompts import ``List`` and
+    define helpers there, and chat models rarely repeat them). Programs run in the sandbox of
+    :class:`~rlreward.rewards.code.UnitTestReward`.
     """
     if not rows:
         return []
     programs = []
     for r in rows:
         entry = r.get("entry_point")
+        if r.get(CONTINUES_PROMPT_COLUMN):
+            programs.append(str(r["prompt"]) + extract_code(r["completion"], entry, continuation=True)[0])
+            continue
         preamble = code_preamble(str(r["prompt"]), entry) if entry else ""
         programs.append(preamble + extract_code(r["completion"], entry)[0])
     reward = UnitTestReward(per_token=None, syntax_weight=0.0)
@@ -81,7 +122,7 @@ def humaneval_pass_at_1(context: EvalContext) -> float:
     """pass@1 of the trainer's policy on HumanEval (``--humaneval_limit`` problems), at the evaluation's
     temperature and with ``--humaneval_max_new_tokens``."""
     options, trainer = context.options, context.trainer
-    problems = load_humaneval()
+    problems = with_format(load_humaneval(), options.completion_mode)
     if options.humaneval_limit is not None:
         problems = problems.select(range(min(options.humaneval_limit, len(problems))))
     limit = trainer.config.max_new_tokens
@@ -105,9 +146,11 @@ def humaneval_metrics(result: Any, context: EvalContext) -> dict[str, float]:
 
 
 def reference_answer(row: dict[str, Any]) -> str | None:
-    """What SFT imitates: the task's function with its canonical body, in a fenced block."""
+    """What SFT imitates: the canonical body (completion mode), or the whole function in a fenced block."""
     body = row.get("canonical_solution")
-    return f"```python\n{row['prompt']}{body}```" if body else None
+    if not body:
+        return None
+    return body if row.get(CONTINUES_PROMPT_COLUMN) else f"```python\n{row['prompt']}{body}```"
 
 
 TASK = Task(
@@ -123,4 +166,5 @@ TASK = Task(
     metrics=humaneval_metrics,
     reference=reference_answer,
     options=CodegenArguments,
+    check=check,
 )

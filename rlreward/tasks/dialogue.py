@@ -67,7 +67,7 @@ def dialogue_metrics(result: Any, context: EvalContext) -> dict[str, float]:
     return reference_metrics(result, bleu=False)
 
 
-def check(args: Any, options: Any) -> None:
+def check(args: Any, options: Any, config: Any) -> None:
     if DEFAULT_REWARD_MODEL in (args.reward or [DEFAULT_REWARD_MODEL]) and not os.path.isdir(
         DEFAULT_REWARD_MODEL
     ):
