@@ -226,13 +226,37 @@ def test_sft_baseline_refuses_a_task_without_references(tmp_path):
         run_task(get_task("sentiment"), args, config)
 
 
-def test_codegen_sft_reference_passes_its_own_tests():
+@pytest.mark.parametrize("completion_mode", [True, False])
+def test_codegen_sft_reference_passes_its_own_tests(completion_mode):
     from rlreward.data import load_code_tasks
+    from rlreward.tasks.codegen import with_format
 
-    rows = list(load_code_tasks()["train"].select(range(8)))
+    rows = list(with_format(load_code_tasks()["train"].select(range(8)), completion_mode))
     answers = [{**row, "completion": reference_answer(row)} for row in rows]
     assert pass_at_1(answers) == 1.0
     assert reference_answer({"prompt": "def f():", "tests": "assert f()"}) is None
+
+
+def test_codegen_completion_mode_runs_the_body_up_to_the_function_end():
+    from rlreward.data import load_code_tasks
+    from rlreward.tasks.codegen import with_format
+
+    row = dict(with_format(load_code_tasks()["train"].select(range(1)), True)[0])
+    body = row["canonical_solution"]
+    # What the policy writes after the body (its own calls, chatter) is not part of the program.
+    completions = [body, body + "\nprint(undefined_name)\n", body + "```\nDone.", "return None\n"]
+    assert [pass_at_1([{**row, "completion": c}]) for c in completions] == [1.0, 1.0, 1.0, 0.0]
+    chat = {**row, "continues_prompt": False, "completion": body}  # chat mode wants the whole function
+    assert pass_at_1([chat]) == 0.0
+
+
+def test_codegen_completion_mode_refuses_the_chat_template(tmp_path):
+    args, config, options = parse_args(
+        PPOConfig, ["--output_dir", str(tmp_path)], extra=(get_task("codegen").options,)
+    )
+    assert config.use_chat_template and options.completion_mode  # the library defaults, not the YAML's
+    with pytest.raises(ValueError, match="--use_chat_template false"):
+        run_task(get_task("codegen"), args, config, options)
 
 
 def test_dialogue_without_reward_model_says_how_to_get_one(tmp_path, monkeypatch):
@@ -430,6 +454,20 @@ def test_a_task_defined_here_runs_through_the_runner(toy_task, tiny_chat_model, 
     assert (out / "eval.json").read_text() == before
     args.overwrite_output_dir = True
     run_task(toy_task, args, config, options)
+
+
+def test_eval_steps_logs_held_out_task_metrics_like_the_final_evaluation(toy_task, tiny_chat_model, tmp_path):
+    out = tmp_path / "run"
+    flags = ["--model_name_or_path", str(tiny_chat_model), *TINY, "--output_dir", str(out)]
+    flags += ["--max_steps", "2", "--eval_steps", "1", "--eval_temperature", "1.0"]
+    args, config, options = parse_args(PPOConfig, flags, extra=(toy_task.options,))
+    result = run_task(toy_task, args, config, options)
+    lines = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    steps = [line for line in lines if "step" in line]
+    assert [line["step"] for line in steps if "eval/share_a" in line] == [1, 2]
+    # The last step's held-out evaluation is the final one: same items, temperature and seeds.
+    for key in ("eval/share_a", "eval/reward"):
+        assert steps[-1][key] == pytest.approx(result["after"][key])
 
 
 def test_paired_differences_are_the_mean_change_with_a_bootstrap_interval():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -47,19 +48,30 @@ def samples_table(before: Any | None, after: Any, n: int = 6) -> str:
     return "\n".join(lines)
 
 
-def plot_training(history: list[dict[str, float]], path: Path, title: str) -> None:
-    """Reward and KL over steps, one PNG."""
+def plot_training(
+    history: list[dict[str, float]], path: Path, title: str, held_out: Sequence[str] = ()
+) -> None:
+    """Reward and KL over steps, and the ``held_out`` metrics at the steps that evaluated them
+    (``--eval_steps``), one PNG."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     steps = [h["step"] for h in history]
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.5))
+    curves = {k: [(h["step"], h[k]) for h in history if k in h] for k in held_out}
+    curves = {k: v for k, v in curves.items() if v}
+    fig, axes = plt.subplots(1, 3 if curves else 2, figsize=(15 if curves else 10, 3.5))
+    ax1, ax2 = axes[:2]
     ax1.plot(steps, [h["rewards/mean"] for h in history])
     ax1.set(xlabel="step", ylabel="mean reward", title="reward")
     ax2.plot(steps, [h["objective/kl"] for h in history], color="tab:red")
     ax2.set(xlabel="step", ylabel="KL to reference (nats / completion)", title="KL")
+    for name, points in curves.items():
+        axes[2].plot(*zip(*points), marker="o", label=name)
+    if curves:
+        axes[2].set(xlabel="step", title="held-out metrics")
+        axes[2].legend(fontsize=8)
     fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
@@ -83,7 +95,7 @@ def write_report(
                 for row in result.rows:
                     f.write(json.dumps(row, default=str) + "\n")
     if history and "rewards/mean" in history[0]:
-        plot_training(history, out / "training.png", title)
+        plot_training(history, out / "training.png", title, held_out=list(summary.get("paired") or {}))
     table = comparison_table(summary["before"], summary["after"])
     if summary.get("paired"):
         table += "\n\n" + paired_table(summary["paired"])

@@ -94,8 +94,10 @@ class RLTrainer:
         reward_weights: Sequence[float] | None = None,
         eval_dataset: Any | None = None,
         callbacks: Sequence[Any] = (),
+        eval_temperature: float = 0.0,
     ):
         self.config = config
+        self.eval_temperature = eval_temperature  # of the evaluations every config.eval_steps
         self.callbacks = list(callbacks)
         self.should_stop = False  # a callback sets it to end training after the current step
         self.accelerator = Accelerator(
@@ -339,9 +341,9 @@ class RLTrainer:
         while self.step < c.max_steps and not self.should_stop:
             metrics = self.train_step()
             if c.eval_steps and (self.step % c.eval_steps == 0 or self.step == c.max_steps):
-                result = self.evaluate()
+                result = self.evaluate(temperature=self.eval_temperature)
+                self._callback("on_evaluate", result)  # may add metrics to result.metrics
                 metrics.update(result.metrics)
-                self._callback("on_evaluate", result)
             self._callback("on_step_end", metrics)
             self.history.append(metrics)
             self.logger.log_step(metrics, self.step)
