@@ -187,7 +187,8 @@ def child(argv: Sequence[str]) -> None:
 
     class Trainer(trainer_class):
         def __init__(self, *args_, **kwargs):
-            super().__init__(*args_, callbacks=[HeldOutCurve()], **kwargs)
+            kwargs["callbacks"] = [*kwargs.get("callbacks", []), HeldOutCurve()]
+            super().__init__(*args_, **kwargs)
             trainer_rewards.extend(args_[1] if isinstance(args_[1], list) else [args_[1]])
 
     curve_path.unlink(missing_ok=True)
