@@ -252,9 +252,9 @@ def test_codegen_completion_mode_runs_the_body_up_to_the_function_end():
 
 def test_codegen_completion_mode_refuses_the_chat_template(tmp_path):
     args, config, options = parse_args(
-        PPOConfig, ["--output_dir", str(tmp_path)], extra=(get_task("codegen").options,)
+        PPOConfig, ["--output_dir", str(tmp_path), "--completion_mode", "true"], extra=(get_task("codegen").options,)
     )
-    assert config.use_chat_template and options.completion_mode  # the library defaults, not the YAML's
+    assert config.use_chat_template and options.completion_mode  # the library's chat default, not the YAML's
     with pytest.raises(ValueError, match="--use_chat_template false"):
         run_task(get_task("codegen"), args, config, options)
 
