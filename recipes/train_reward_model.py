@@ -41,6 +41,9 @@ the default pairs. The folder's config records ``rlreward_include_prompt``.
 from __future__ import annotations
 
 import json
+import math
+import os
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,15 +51,18 @@ from typing import Any
 
 import datasets
 import torch
-from peft import PeftModel
-from transformers import AutoModelForSequenceClassification, set_seed
+import torch.nn.functional as F
+from peft import PeftModel, get_peft_model
+from transformers import AutoModelForSequenceClassification, DataCollatorWithPadding, Trainer, set_seed
 from trl import ModelConfig, RewardConfig, RewardTrainer, TrlParser, extract_prompt, get_peft_config
 
+from rlreward.cli.runner import error_line
 from rlreward.data.base import DataError, is_chat, load_table, train_eval_split, validate_columns
-from rlreward.data.dialogue import dialogue_preference_pairs
+from rlreward.data.dialogue import dialogue_feedback_log, dialogue_preference_pairs
 from rlreward.models import load_pretrained, load_tokenizer
 from rlreward.rewards.base import completion_text
 from rlreward.rewards.classifier import ClassifierReward, reward_model_text
+from rlreward.stats import auroc, expected_calibration_error
 
 # ---- defaults of this recipe (a YAML or CLI flags override them) ------------------------
 DEFAULTS = dict(
@@ -107,8 +113,31 @@ class RewardModelArguments:
     include_prompt: bool = field(
         default=True, metadata={"help": "Score prompt + completion (False: the completion alone)."}
     )
+    objective: str = field(
+        default="pairwise",
+        metadata={
+            "help": "'pairwise': chosen/rejected pairs, Bradley-Terry loss (TRL's RewardTrainer). 'pointwise': "
+            "(prompt, completion, feedback) rows of logged user feedback, binary (click, thumbs, conversion) "
+            "or a rating, sigmoid cross-entropy; the score is the log-odds of positive feedback."
+        },
+    )
+    feedback_flip: float = field(
+        default=0.1,
+        metadata={
+            "help": "Pointwise, built-in click log only: share of training labels flipped (noisy clicks)."
+        },
+    )
+    class_weighting: bool = field(
+        default=True,
+        metadata={
+            "help": "Pointwise, binary feedback: weight positives by negatives/positives in the loss, then shift "
+            "the head's bias by -log(weight) so that the saved score is the calibrated log-odds again."
+        },
+    )
 
     def __post_init__(self):
+        if self.objective not in ("pairwise", "pointwise"):
+            raise ValueError(f"--objective must be 'pairwise' or 'pointwise', got {self.objective!r}.")
         if self.dialogue_format not in ("chat", "transcript"):
             raise ValueError(
                 f"--dialogue_format must be 'chat' or 'transcript', got {self.dialogue_format!r}."
@@ -174,20 +203,215 @@ def pairwise_accuracy(reward: ClassifierReward, pairs: datasets.Dataset) -> dict
     return {"eval/accuracy": int((diff > 0).sum()) / len(diff), "eval/margin": diff.mean().item()}
 
 
-def make_parser() -> TrlParser:
-    """``(RewardModelArguments, RewardConfig, ModelConfig)`` with this recipe's defaults; ``--config`` YAML, then flags."""
-    parser = TrlParser((RewardModelArguments, RewardConfig, ModelConfig))
-    parser.set_defaults_with_config(**DEFAULTS)
-    return parser
+# ------------------------------------------------------------------ pointwise: logged user feedback
+FEEDBACK_OUTPUT_DIR = "outputs/reward_model_feedback"
 
 
-def main(argv: list[str] | None = None) -> dict[str, Any]:
-    """Train, save and report; returns what ``eval.json`` holds (empty on processes other than the main one)."""
-    # ---- config --------------------------------------------------------------------------
-    args, config, model_args = make_parser().parse_args_and_config(argv)
+def load_feedback(args: RewardModelArguments, seed: int) -> datasets.DatasetDict:
+    """``train`` / ``eval`` rows with ``prompt`` (when given), ``completion`` and ``feedback``."""
+    eval_size = int(args.eval_size) if args.eval_size >= 1 else args.eval_size
+    if args.dataset is None:
+        log = dialogue_feedback_log(
+            seed,
+            format="conversational" if args.dialogue_format == "chat" else "standard",
+            flip=args.feedback_flip,
+            eval_size=eval_size,
+        )
+        return log.remove_columns(["clean_feedback"])
+    table = load_table(args.dataset, split=args.dataset_split)
+    validate_columns(
+        table,
+        ["completion", "feedback"],
+        f"pointwise reward model: {args.dataset}",
+        {
+            "completion": "rename the column that holds the scored output to 'completion'",
+            "feedback": "rename the click/thumbs/rating column to 'feedback' (numbers or true/false)",
+        },
+    )
+    table = table.select_columns([c for c in ("prompt", "completion", "feedback") if c in table.column_names])
+    if len(table) < 2:
+        raise DataError(f"pointwise reward model: {args.dataset} has {len(table)} rows; give at least 2.")
+    return train_eval_split(table, eval_size, seed)
+
+
+def feedback_targets(
+    train: list[Any], held_out: list[Any], source: str
+) -> tuple[list[float], list[float], bool]:
+    """Targets in [0, 1] for the training and held-out feedback, and whether the feedback is binary.
+
+    Binary feedback (0/1 or true/false) is kept; a rating is scaled to [0, 1] by the training set's
+    lowest and highest values (held-out ratings outside that range are clipped)."""
+    try:
+        values = [float(v) for v in train] + [float(v) for v in held_out]
+    except (TypeError, ValueError):
+        raise DataError(
+            f"pointwise reward model: {source}: 'feedback' must hold numbers or true/false."
+        ) from None
+    if any(v != v for v in values):  # NaN
+        raise DataError(f"pointwise reward model: {source}: 'feedback' has empty values; drop those rows.")
+    if set(values) <= {0.0, 1.0}:
+        return values[: len(train)], values[len(train) :], True
+    lo, hi = min(values[: len(train)]), max(values[: len(train)])
+    if hi == lo:
+        raise DataError(f"pointwise reward model: {source}: every training rating is {lo}; nothing to learn.")
+    scaled = [min(1.0, max(0.0, (v - lo) / (hi - lo))) for v in values]
+    return scaled[: len(train)], scaled[len(train) :], False
+
+
+def tokenize_feedback(
+    rows: datasets.Dataset, targets: list[float], tokenizer: Any, include_prompt: bool, max_length: int
+) -> tuple[datasets.Dataset, int]:
+    """``input_ids``, ``labels`` (the target) and ``length``; drops rows over ``max_length`` tokens."""
+    prompts = rows["prompt"] if "prompt" in rows.column_names else [""] * len(rows)
+    encoded = [
+        encode(tokenizer, reward_model_text(prompt, completion, include_prompt))
+        for prompt, completion in zip(prompts, rows["completion"])
+    ]
+    kept = [
+        {"input_ids": ids, "labels": target, "length": len(ids)}
+        for ids, target in zip(encoded, targets)
+        if len(ids) <= max_length
+    ]
+    return datasets.Dataset.from_list(kept), len(encoded) - len(kept)
+
+
+class PointwiseTrainer(Trainer):
+    """Sigmoid cross-entropy of the one-logit head against the feedback target (binary or soft),
+    positives weighted by ``pos_weight``."""
+
+    def __init__(self, *args: Any, pos_weight: float = 1.0, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.pos_weight = pos_weight
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        targets = inputs.pop("labels").float()
+        inputs.pop("length", None)
+        logits = model(**inputs).logits[:, 0].float()
+        weight = torch.tensor(self.pos_weight, device=logits.device)
+        loss = F.binary_cross_entropy_with_logits(logits, targets, pos_weight=weight)
+        return (loss, logits) if return_outputs else loss
+
+
+def shift_score_bias(model: Any, delta: float) -> bool:
+    """Add ``delta`` to the bias of the model's one-logit head; False when the head has no bias."""
+    head = getattr(model, "classifier", None) or getattr(model, "score", None)
+    while head is not None and not isinstance(head, torch.nn.Linear):  # e.g. RoBERTa's classification head
+        head = getattr(head, "out_proj", None)
+    if head is None or head.bias is None:
+        return False
+    with torch.no_grad():
+        head.bias += delta
+    return True
+
+
+def feedback_metrics(
+    reward: ClassifierReward, rows: datasets.Dataset, targets: list[float]
+) -> dict[str, float]:
+    """Held-out AUC (feedback above 0.5 as positive), expected calibration error of ``sigmoid(score)``
+    (10 bins), accuracy at 0.5, and the mean predicted probability beside the mean target."""
+    prompts = rows["prompt"] if "prompt" in rows.column_names else [""] * len(rows)
+    scores = torch.tensor(reward(prompts=prompts, completions=list(rows["completion"])), dtype=torch.float64)
+    probs = torch.sigmoid(scores).tolist()
+    positive = [float(t > 0.5) for t in targets]
+    out = {
+        "eval/ece": expected_calibration_error(probs, targets),
+        "eval/accuracy": sum((p > 0.5) == (y > 0.5) for p, y in zip(probs, positive)) / len(probs),
+        "eval/mean_probability": sum(probs) / len(probs),
+        "eval/mean_feedback": sum(targets) / len(targets),
+    }
+    if 0 < sum(positive) < len(positive):
+        out["eval/auc"] = auroc(scores.tolist(), positive)
+    return out
+
+
+def train_pointwise(args: RewardModelArguments, config: Any, model_args: ModelConfig) -> dict[str, Any]:
+    """``--objective pointwise``: train on logged feedback, save, report AUC and calibration."""
+    if config.output_dir == DEFAULTS["output_dir"]:  # the pairwise default: keep that model
+        config.output_dir = FEEDBACK_OUTPUT_DIR
     out = Path(config.output_dir)
+    model, tokenizer, untrained = load_backbone(args, config, model_args)
+    source = args.dataset or "built-in chatterbot click log"
+    rows = load_feedback(args, config.seed)
+    train_targets, eval_targets, binary = feedback_targets(
+        rows["train"]["feedback"], rows["eval"]["feedback"], source
+    )
+    limit = min(config.max_length or untrained.max_length, untrained.max_length)
+    train, dropped = tokenize_feedback(rows["train"], train_targets, tokenizer, args.include_prompt, limit)
+    positives = sum(train["labels"]) if len(train) else 0.0
+    if binary and not 0 < positives < len(train):
+        raise DataError(
+            f"pointwise reward model: {source}: the training feedback is all one class; nothing to learn."
+        )
+    pos_weight = (len(train) - positives) / positives if binary and args.class_weighting else 1.0
+    before = feedback_metrics(untrained, rows["eval"], eval_targets)
+    if config.process_index == 0:
+        print(
+            f"{len(train)} training rows ({dropped} over {limit} tokens dropped; positive share "
+            f"{positives / max(len(train), 1):.3f}, positives weighted x{pos_weight:.2f}), {len(rows['eval'])} held out"
+        )
+        print(f"before training: {before}")
+    peft_config = get_peft_config(model_args)
+    trainer = PointwiseTrainer(
+        model=get_peft_model(model, peft_config) if peft_config else model,
+        args=config,
+        train_dataset=train,
+        data_collator=DataCollatorWithPadding(tokenizer),
+        pos_weight=pos_weight,
+    )
+    t0 = time.perf_counter()
+    trainer.train()
+    train_seconds = time.perf_counter() - t0
 
-    # ---- model and tokenizer ---------------------------------------------------------------
+    trained = trainer.accelerator.unwrap_model(trainer.model)
+    if isinstance(trained, PeftModel):
+        trained = trained.merge_and_unload()
+    # Weighting positives by w moves the optimal logit to log-odds + log(w): shift it back.
+    calibrated = pos_weight == 1.0 or shift_score_bias(trained, -math.log(pos_weight))
+    trainer.accelerator.wait_for_everyone()
+    if not trainer.accelerator.is_main_process:
+        return {}
+    out.mkdir(parents=True, exist_ok=True)
+    trained.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    reward = ClassifierReward(
+        str(out),
+        include_prompt=args.include_prompt,
+        per_token=None,
+        batch_size=config.per_device_eval_batch_size,
+    )
+    after = feedback_metrics(reward, rows["eval"], eval_targets)
+    report = {
+        "objective": "pointwise",
+        "before": before,
+        "after": after,
+        "model": model_args.model_name_or_path,
+        "data": source,
+        "binary_feedback": binary,
+        "train_rows": len(train),
+        "dropped_rows": dropped,
+        "eval_rows": len(rows["eval"]),
+        "positive_weight": pos_weight,
+        "score": "log-odds of positive feedback"
+        if calibrated
+        else "log-odds + log(positive_weight) (head has no bias)",
+        "steps": trainer.state.global_step,
+        "train_seconds": round(train_seconds, 1),
+        "include_prompt": args.include_prompt,
+    }
+    (out / "eval.json").write_text(json.dumps(report, indent=2))
+    lines = [f"| held-out {k[5:]} | {before[k]:.3f} -> {after[k]:.3f} |" for k in after if k in before]
+    print("\n" + "\n".join(lines))
+    print(
+        f"{trainer.state.global_step} steps in {train_seconds:.0f} s. Reward model and eval.json in {out}/; use it "
+        f"with --reward {out}; its score is the {report['score']}."
+    )
+    return report
+
+
+def load_backbone(
+    args: RewardModelArguments, config: Any, model_args: ModelConfig
+) -> tuple[Any, Any, ClassifierReward]:
+    """The backbone with a fresh one-logit head, its tokenizer, and the untrained model as a ClassifierReward."""
     set_seed(config.seed)  # the fresh reward head is random
     dtype = getattr(torch, model_args.dtype) if model_args.dtype not in (None, "auto") else torch.float32
     model = load_pretrained(
@@ -204,6 +428,26 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         model, tokenizer, include_prompt=args.include_prompt, per_token=None,
         batch_size=config.per_device_eval_batch_size,
     )  # fmt: skip
+    return model, tokenizer, untrained
+
+
+def make_parser() -> TrlParser:
+    """``(RewardModelArguments, RewardConfig, ModelConfig)`` with this recipe's defaults; ``--config`` YAML, then flags."""
+    parser = TrlParser((RewardModelArguments, RewardConfig, ModelConfig))
+    parser.set_defaults_with_config(**DEFAULTS)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    """Train, save and report; returns what ``eval.json`` holds (empty on processes other than the main one)."""
+    # ---- config --------------------------------------------------------------------------
+    args, config, model_args = make_parser().parse_args_and_config(argv)
+    if args.objective == "pointwise":
+        return train_pointwise(args, config, model_args)
+    out = Path(config.output_dir)
+
+    # ---- model and tokenizer ---------------------------------------------------------------
+    model, tokenizer, untrained = load_backbone(args, config, model_args)
 
     # ---- data ----------------------------------------------------------------------------
     pairs = load_pairs(args, config.seed)
@@ -269,4 +513,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except (ValueError, FileNotFoundError) as err:  # DataError is a ValueError; one line, no traceback
+        if os.environ.get("RLREWARD_DEBUG", "") not in ("", "0"):
+            raise
+        print(f"error: {error_line(err)}", file=sys.stderr)
+        sys.exit(2)

@@ -71,3 +71,56 @@ def paired_bootstrap_ci(
     alpha = (1.0 - level) / 2
     low, high = np.quantile(means, [alpha, 1.0 - alpha])
     return Interval(float(d.mean()), float(low), float(high))
+
+
+def auroc(scores: Sequence[float], labels: Sequence[float]) -> float:
+    """Area under the ROC curve: the probability that a random positive scores above a random negative
+    (ties count half; the Mann-Whitney U statistic over ``n_pos * n_neg``). ``labels`` are 0/1.
+
+    Example:
+        >>> auroc([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1])
+        0.75
+    """
+    s = np.asarray(scores, dtype=np.float64)
+    y = np.asarray(labels, dtype=np.float64)
+    if s.shape != y.shape or s.ndim != 1:
+        raise ValueError(f"auroc: scores {s.shape} and labels {y.shape} must be two lists of one length.")
+    if not np.isin(y, (0.0, 1.0)).all():
+        raise ValueError("auroc: labels must be 0 or 1; threshold soft labels first.")
+    pos, neg = int(y.sum()), int(len(y) - y.sum())
+    if pos == 0 or neg == 0:
+        raise ValueError(f"auroc needs both classes; got {pos} positive and {neg} negative labels.")
+    order = np.argsort(s, kind="mergesort")
+    ranks = np.empty(len(s))
+    sorted_s = s[order]
+    # average ranks over ties (1-based)
+    start = 0
+    while start < len(s):
+        end = start
+        while end + 1 < len(s) and sorted_s[end + 1] == sorted_s[start]:
+            end += 1
+        ranks[order[start : end + 1]] = (start + end) / 2 + 1
+        start = end + 1
+    u = ranks[y == 1].sum() - pos * (pos + 1) / 2
+    return float(u / (pos * neg))
+
+
+def expected_calibration_error(probs: Sequence[float], targets: Sequence[float], bins: int = 10) -> float:
+    """ECE: over ``bins`` equal-width bins of the predicted probability, the row-weighted mean of
+    ``|mean prediction - mean target|`` (Guo et al. 2017). ``targets`` are 0/1 or soft labels in [0, 1].
+
+    Example:
+        >>> round(expected_calibration_error([0.9, 0.9, 0.1, 0.1], [1, 0, 0, 0]), 3)
+        0.25
+    """
+    p = np.asarray(probs, dtype=np.float64)
+    t = np.asarray(targets, dtype=np.float64)
+    if p.shape != t.shape or p.ndim != 1 or len(p) == 0:
+        raise ValueError(f"expected_calibration_error: probs {p.shape} and targets {t.shape} must match.")
+    which = np.minimum((p * bins).astype(int), bins - 1)
+    total = 0.0
+    for b in range(bins):
+        in_bin = which == b
+        if in_bin.any():
+            total += in_bin.sum() * abs(p[in_bin].mean() - t[in_bin].mean())
+    return float(total / len(p))

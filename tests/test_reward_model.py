@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import math
 import os
 import subprocess
 import sys
@@ -216,3 +217,136 @@ def test_chat_pairs_without_prompt_column_get_their_shared_turns_as_prompt(tmp_p
     with pytest.raises(recipe.DataError, match="no 'chosen' column"):
         path.write_text(json.dumps({"good": "a", "rejected": "b"}) + "\n")
         recipe.load_pairs(recipe.RewardModelArguments(dataset=str(path)), seed=0)
+
+
+# ---------------------------------------------------------------- pointwise: logged user feedback
+def write_feedback(path: Path, copies: int = 6) -> Path:
+    """Clicks: each prompt shown its good reply (clicked, 1) and three bad ones (0): a quarter positive."""
+    with open(path, "w") as f:
+        for _ in range(copies):
+            for i, (prompt, good) in enumerate(zip(PROMPTS, GOOD)):
+                f.write(json.dumps({"prompt": prompt, "completion": good, "feedback": True}) + "\n")
+                for bad in BAD[i:] + BAD[:i]:
+                    if bad != BAD[i - 1]:
+                        f.write(json.dumps({"prompt": prompt, "completion": bad, "feedback": False}) + "\n")
+    return path
+
+
+def tiny_bert(folder: Path) -> Path:
+    tokenizer = wordpiece_tokenizer()
+    torch.manual_seed(0)
+    config = BertConfig(
+        vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+        intermediate_size=64, max_position_embeddings=64, num_labels=1,
+    )  # fmt: skip
+    BertForSequenceClassification(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+def test_pointwise_run_learns_clicks_and_saves_a_calibrated_classifier_reward(tmp_path):
+    base = tiny_bert(tmp_path / "base")
+    log = write_feedback(tmp_path / "clicks.jsonl")
+    out = tmp_path / "rm"
+    recipe = load_recipe()
+    report = recipe.main(
+        [
+            "--objective", "pointwise", "--model_name_or_path", str(base), "--dataset", str(log),
+            "--eval_size", "24", "--max_steps", "30", "--per_device_train_batch_size", "8",
+            "--warmup_steps", "0", "--learning_rate", "1e-2", "--output_dir", str(out),
+        ]
+    )  # fmt: skip
+    assert json.loads((out / "eval.json").read_text()) == report
+    assert report["train_rows"] + report["eval_rows"] + report["dropped_rows"] == 96
+    train = recipe.load_feedback(recipe.RewardModelArguments(dataset=str(log), eval_size=24), seed=0)["train"]
+    positives = sum(train["feedback"])
+    assert report["positive_weight"] == pytest.approx((len(train) - positives) / positives)
+    assert report["binary_feedback"] and report["score"] == "log-odds of positive feedback"
+    # The toy clicks are separable: the held-out good replies (copies of training ones) rank first.
+    assert report["after"]["eval/auc"] == 1.0 > report["before"]["eval/auc"] - 1e-9
+    # The bias shift undoes the class weight: predicted click rate near the real one, not near 1/2.
+    assert abs(report["after"]["eval/mean_probability"] - report["after"]["eval/mean_feedback"]) < 0.15
+    check_scores_match_training_text(recipe, out, PROMPTS, GOOD)
+
+
+def test_class_weight_moves_the_optimal_logit_by_its_log_and_the_shift_undoes_it():
+    """Weighted sigmoid cross-entropy on a constant logit has its minimum at logit(p) + log(w)."""
+    recipe = load_recipe()
+    targets = torch.tensor([1.0] + [0.0] * 3)  # p = 1/4
+    weight = 3.0
+    logit = torch.zeros(1, requires_grad=True)
+    optimizer = torch.optim.LBFGS([logit], lr=1.0, max_iter=100)
+
+    def loss():
+        optimizer.zero_grad()
+        value = recipe.F.binary_cross_entropy_with_logits(
+            logit.expand(4), targets, pos_weight=torch.tensor(weight)
+        )
+        value.backward()
+        return value
+
+    optimizer.step(loss)
+    assert logit.item() == pytest.approx(math.log(1 / 3) + math.log(weight), abs=1e-4)  # = 0
+    head = BertForSequenceClassification(
+        BertConfig(vocab_size=10, hidden_size=8, num_hidden_layers=1, num_attention_heads=1,
+                   intermediate_size=8, num_labels=1)
+    ).eval()  # fmt: skip
+    ids = torch.tensor([[1, 2, 3]])
+    with torch.no_grad():
+        before = head(input_ids=ids).logits[0, 0].item()
+    assert recipe.shift_score_bias(head, -math.log(weight))
+    with torch.no_grad():
+        assert head(input_ids=ids).logits[0, 0].item() == pytest.approx(before - math.log(weight), abs=1e-6)
+    no_bias = torch.nn.Module()
+    no_bias.score = torch.nn.Linear(4, 1, bias=False)
+    assert not recipe.shift_score_bias(no_bias, 1.0)
+
+
+def test_feedback_targets_keep_clicks_scale_ratings_and_refuse_bad_columns(tmp_path):
+    recipe = load_recipe()
+    assert recipe.feedback_targets([True, False, 1], [0], "x") == ([1.0, 0.0, 1.0], [0.0], True)
+    train, held_out, binary = recipe.feedback_targets([1, 3, 5], [0, 4, 9], "x")
+    assert (train, held_out, binary) == ([0.0, 0.5, 1.0], [0.0, 0.75, 1.0], False)
+    with pytest.raises(recipe.DataError, match="every training rating is 2"):
+        recipe.feedback_targets([2, 2], [1], "x")
+    with pytest.raises(recipe.DataError, match="numbers or true/false"):
+        recipe.feedback_targets(["liked", "no"], [], "x")
+    path = tmp_path / "log.jsonl"
+    path.write_text(json.dumps({"prompt": "a", "completion": "b", "clicked": 1}) + "\n")
+    with pytest.raises(recipe.DataError, match="rename the click/thumbs/rating column to 'feedback'"):
+        recipe.load_feedback(recipe.RewardModelArguments(dataset=str(path), objective="pointwise"), seed=0)
+
+
+def test_built_in_click_log_shows_each_context_its_reply_and_others_and_flips_training_labels_only():
+    from rlreward.data import dialogue_feedback_log
+
+    log = dialogue_feedback_log(0, shown=4, flip=0.2, eval_size=20)
+    held_out = log["eval"]
+    assert len(held_out) == 80 and sum(held_out["feedback"]) == 20  # one real reply in four, labels clean
+    assert held_out["feedback"] == held_out["clean_feedback"]
+    train = log["train"]
+    flipped = sum(a != b for a, b in zip(train["feedback"], train["clean_feedback"])) / len(train)
+    assert 0.15 < flipped < 0.25
+    assert sum(train["clean_feedback"]) * 4 == len(train)
+    assert held_out["clean_feedback"][::4] == [1.0] * 20  # each context: its real reply, then three others
+    assert len(set(held_out["prompt"][::4])) >= 18
+    assert dialogue_feedback_log(0, shown=4, flip=0.2, eval_size=20)["train"][:5] == train[:5]  # seeded
+    with pytest.raises(Exception, match="shown=1"):
+        dialogue_feedback_log(0, shown=1)
+
+
+def test_bad_objective_and_bad_feedback_column_are_one_line_errors(tmp_path):
+    log = tmp_path / "log.jsonl"
+    log.write_text(json.dumps({"prompt": "a", "completion": "b", "clicked": 1}) + "\n")
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    for flags, message in [
+        (["--objective", "listwise"], "--objective must be 'pairwise' or 'pointwise'"),
+        (["--objective", "pointwise", "--dataset", str(log), "--model_name_or_path", str(tiny_bert(tmp_path / "m"))],
+         "rename the click/thumbs/rating column to 'feedback'"),
+    ]:  # fmt: skip
+        done = subprocess.run(
+            [sys.executable, str(RECIPE), *flags, "--output_dir", str(tmp_path / "out")],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr[-2000:]
+        assert message in done.stderr.strip().splitlines()[-1]

@@ -16,6 +16,7 @@ from rlreward.data.base import (
 )
 from rlreward.data.code import CodeTask, code_tasks, load_code_tasks, load_humaneval, program
 from rlreward.data.dialogue import (
+    dialogue_feedback_log,
     dialogue_preference_pairs,
     load_dialogue,
     read_conversations,
@@ -32,6 +33,7 @@ __all__ = [
     "DataError",
     "check_prompts",
     "code_tasks",
+    "dialogue_feedback_log",
     "dialogue_preference_pairs",
     "load_code_tasks",
     "load_dialogue",

@@ -235,3 +235,80 @@ def dialogue_preference_pairs(
                 }
             )
     return train_eval_split(datasets.Dataset.from_list(pairs), eval_size, seed)
+
+
+def dialogue_feedback_log(
+    seed: int = 0,
+    *,
+    categories: list[str] | None = None,
+    max_context_turns: int = 3,
+    shown: int = 4,
+    flip: float = 0.1,
+    format: Literal["standard", "conversational"] = "standard",
+    eval_size: int | float = 0.1,
+) -> datasets.DatasetDict:
+    """A click log built from chatterbot dialogue, for a pointwise reward model (``--objective pointwise``).
+
+    Each context is "shown" ``shown`` candidate replies: its real next reply and ``shown - 1`` replies
+    drawn (seeded) from other conversations. ``feedback`` is 1 ("clicked") for the real reply and 0
+    for the others, so positives are ``1 / shown`` of the rows (rare, as clicks are). In the
+    ``train`` split a share ``flip`` of the labels is flipped, to mimic noisy clicks (accidental
+    clicks, skipped good replies); ``eval`` keeps the true labels, so held-out AUC and calibration
+    measure how well the model recovers the real signal. The split is by context: every row of one
+    context is on the same side.
+
+    Returns:
+        ``DatasetDict(train, eval)`` with columns ``prompt``, ``completion`` (TRL's prompt-completion
+        format: plain text or chat messages, as for :func:`dialogue_preference_pairs`), ``feedback``
+        (float 0/1) and ``clean_feedback`` (the label before flipping).
+    """
+    if format not in ("standard", "conversational"):
+        raise DataError(f"format={format!r} is not a TRL format; pass 'standard' or 'conversational'.")
+    if shown < 2:
+        raise DataError(
+            f"shown={shown!r}: a context needs its real reply and at least one other; pass 2 or more."
+        )
+    if not 0 <= flip < 0.5:
+        raise DataError(f"flip={flip!r} must be in [0, 0.5): more flips than that invert the labels.")
+    rows = dialogue_examples(categories, max_context_turns)
+    replies_by_prompt: dict[str, set[str]] = {}
+    for row in rows:
+        replies_by_prompt.setdefault(row["prompt"], set()).add(row["reference"].casefold())
+    pool = [(row["conversation_id"], row["reference"]) for row in rows]
+    if len({conversation for conversation, _ in pool}) < 2:
+        raise DataError("a feedback log needs replies from at least two conversations; pass more categories.")
+    contexts = train_eval_split(datasets.Dataset.from_list(rows), eval_size, seed)
+    rng = random.Random(seed)
+
+    def shown_rows(row: dict[str, Any]) -> list[dict[str, Any]]:
+        taken = set(replies_by_prompt[row["prompt"]])
+        replies = [(row["reference"], 1.0)]
+        for _ in range(1000 * shown):
+            if len(replies) == shown:
+                break
+            conversation, reply = pool[rng.randrange(len(pool))]
+            if conversation != row["conversation_id"] and reply.casefold() not in taken:
+                taken.add(reply.casefold())
+                replies.append((reply, 0.0))
+        if format == "standard":
+            prompt = render_transcript(row["messages"], reply_cue=True)
+            return [{"prompt": prompt, "completion": " " + r, "clean_feedback": y} for r, y in replies]
+        return [
+            {
+                "prompt": row["messages"],
+                "completion": [{"role": "assistant", "content": r}],
+                "clean_feedback": y,
+            }
+            for r, y in replies
+        ]
+
+    out = {}
+    for split, noise in (("train", flip), ("eval", 0.0)):
+        logged = [r for row in contexts[split] for r in shown_rows(row)]
+        for r in logged:
+            flipped = rng.random() < noise
+            r["feedback"] = 1.0 - r["clean_feedback"] if flipped else r["clean_feedback"]
+        out[split] = datasets.Dataset.from_list(logged).select_columns(
+            ["prompt", "completion", "feedback", "clean_feedback"]
+        )
+    return datasets.DatasetDict(out)
