@@ -51,9 +51,8 @@ from typing import Any
 
 import datasets
 import torch
-import torch.nn.functional as F
 from peft import PeftModel, get_peft_model
-from transformers import AutoModelForSequenceClassification, DataCollatorWithPadding, Trainer, set_seed
+from transformers import AutoModelForSequenceClassification, DataCollatorWithPadding, set_seed
 from trl import ModelConfig, RewardConfig, RewardTrainer, TrlParser, extract_prompt, get_peft_config
 
 from rlreward.cli.runner import error_line
@@ -63,6 +62,7 @@ from rlreward.models import load_pretrained, load_tokenizer
 from rlreward.rewards.base import completion_text
 from rlreward.rewards.classifier import ClassifierReward, reward_model_text
 from rlreward.stats import auroc, expected_calibration_error
+from rlreward.trainers.pointwise import PointwiseTrainer, shift_score_bias, tokenize_rows
 
 # ---- defaults of this recipe (a YAML or CLI flags override them) ------------------------
 DEFAULTS = dict(
@@ -258,52 +258,6 @@ def feedback_targets(
     return scaled[: len(train)], scaled[len(train) :], False
 
 
-def tokenize_feedback(
-    rows: datasets.Dataset, targets: list[float], tokenizer: Any, include_prompt: bool, max_length: int
-) -> tuple[datasets.Dataset, int]:
-    """``input_ids``, ``labels`` (the target) and ``length``; drops rows over ``max_length`` tokens."""
-    prompts = rows["prompt"] if "prompt" in rows.column_names else [""] * len(rows)
-    encoded = [
-        encode(tokenizer, reward_model_text(prompt, completion, include_prompt))
-        for prompt, completion in zip(prompts, rows["completion"])
-    ]
-    kept = [
-        {"input_ids": ids, "labels": target, "length": len(ids)}
-        for ids, target in zip(encoded, targets)
-        if len(ids) <= max_length
-    ]
-    return datasets.Dataset.from_list(kept), len(encoded) - len(kept)
-
-
-class PointwiseTrainer(Trainer):
-    """Sigmoid cross-entropy of the one-logit head against the feedback target (binary or soft),
-    positives weighted by ``pos_weight``."""
-
-    def __init__(self, *args: Any, pos_weight: float = 1.0, **kwargs: Any):
-        super().__init__(*args, **kwargs)
-        self.pos_weight = pos_weight
-
-    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-        targets = inputs.pop("labels").float()
-        inputs.pop("length", None)
-        logits = model(**inputs).logits[:, 0].float()
-        weight = torch.tensor(self.pos_weight, device=logits.device)
-        loss = F.binary_cross_entropy_with_logits(logits, targets, pos_weight=weight)
-        return (loss, logits) if return_outputs else loss
-
-
-def shift_score_bias(model: Any, delta: float) -> bool:
-    """Add ``delta`` to the bias of the model's one-logit head; False when the head has no bias."""
-    head = getattr(model, "classifier", None) or getattr(model, "score", None)
-    while head is not None and not isinstance(head, torch.nn.Linear):  # e.g. RoBERTa's classification head
-        head = getattr(head, "out_proj", None)
-    if head is None or head.bias is None:
-        return False
-    with torch.no_grad():
-        head.bias += delta
-    return True
-
-
 def feedback_metrics(
     reward: ClassifierReward, rows: datasets.Dataset, targets: list[float]
 ) -> dict[str, float]:
@@ -336,7 +290,10 @@ def train_pointwise(args: RewardModelArguments, config: Any, model_args: ModelCo
         rows["train"]["feedback"], rows["eval"]["feedback"], source
     )
     limit = min(config.max_length or untrained.max_length, untrained.max_length)
-    train, dropped = tokenize_feedback(rows["train"], train_targets, tokenizer, args.include_prompt, limit)
+    prompts = rows["train"]["prompt"] if "prompt" in rows["train"].column_names else [""] * len(rows["train"])
+    train, dropped = tokenize_rows(
+        prompts, rows["train"]["completion"], train_targets, tokenizer, args.include_prompt, limit
+    )
     positives = sum(train["labels"]) if len(train) else 0.0
     if binary and not 0 < positives < len(train):
         raise DataError(

@@ -279,7 +279,7 @@ def test_class_weight_moves_the_optimal_logit_by_its_log_and_the_shift_undoes_it
 
     def loss():
         optimizer.zero_grad()
-        value = recipe.F.binary_cross_entropy_with_logits(
+        value = torch.nn.functional.binary_cross_entropy_with_logits(
             logit.expand(4), targets, pos_weight=torch.tensor(weight)
         )
         value.backward()

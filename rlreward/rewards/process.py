@@ -250,6 +250,131 @@ class CheckerStepReward(_CheckerReward):
         )
 
 
+Segmenter = Callable[[str, Mapping[str, Any]], list[tuple[int, int]]]
+"""``(completion text, the sample's dataset columns) -> [(start, end), ...]``: where each step is."""
+
+STEP_SEPARATOR = "\n"
+"""How a solution's steps are joined into the text a process reward model scores."""
+
+
+def line_steps(completion: str, row: Mapping[str, Any] | None = None) -> list[tuple[int, int]]:
+    """Every non-empty line of ``completion`` as a step: ``(start, end)``, ``end`` past its last
+    non-space character."""
+    spans, offset = [], 0
+    for line in completion.split("\n"):
+        if line.strip():
+            spans.append((offset, offset + len(line.rstrip())))
+        offset += len(line) + 1
+    return spans
+
+
+class CheckerSteps:
+    """Steps where a checker finds them (its first ``S`` step lines); its labels are not used. For a
+    learned PRM on a task whose format a checker knows (arithmetic: lines with ``=``)."""
+
+    def __init__(self, checker: Checker):
+        self.checker = checker
+
+    def __call__(self, completion: str, row: Mapping[str, Any]) -> list[tuple[int, int]]:
+        check = self.checker(completion, row)
+        return [(start, end) for start, end, _ in check.lines[: check.judged]]
+
+
+def step_prefixes(completion: str, spans: Sequence[tuple[int, int]]) -> list[str]:
+    """The text a process reward model scores for each step: the steps so far, joined by
+    :data:`STEP_SEPARATOR`. ``recipes/train_prm.py`` trains on exactly these prefixes."""
+    steps = [completion[start:end] for start, end in spans]
+    return [STEP_SEPARATOR.join(steps[: i + 1]) for i in range(len(steps))]
+
+
+class ProcessReward(InstantReward):
+    """A trained process reward model (PRM) as per-token rewards: step ``i`` of ``S`` gets
+    ``(2 p_i - 1) / S`` on the token that completes it, ``p_i = sigmoid(PRM(prompt, prefix_i))`` the
+    probability that the step is right given the steps before it.
+
+    So each step's credit is in ``[-1/S, +1/S]``, as the checker's ``+-1/S``
+    (:class:`CheckerStepReward`), and the sequence score is the sum, ``mean_i(2 p_i - 1)`` in
+    ``[-1, 1]``; a completion with no steps scores 0.
+
+    Args:
+        model: a PRM folder from ``recipes/train_prm.py`` (or any one-logit classifier trained on
+            ``prompt + prefix`` texts), or a :class:`~rlreward.rewards.classifier.ClassifierReward`.
+        tokenizer: the policy tokenizer (to place credit on its tokens), or ``decode``.
+        segment: ``(completion, row) -> [(start, end)]``, where the steps are (default: every non-empty
+            line; the arithmetic task uses its checker's step lines).
+        batch_size: prefixes per PRM forward pass.
+
+    Components logged: ``prm_step_probability`` (mean ``p_i`` of a completion) and ``steps_found``.
+    """
+
+    name = "prm"
+    per_token = "steps"
+
+    def __init__(
+        self,
+        model: Any,
+        tokenizer: Any = None,
+        decode: Callable[[list[int]], str] | None = None,
+        segment: Segmenter = line_steps,
+        batch_size: int = 64,
+    ):
+        from rlreward.rewards.classifier import ClassifierReward
+
+        if decode is None and tokenizer is not None:
+            decode = TokenizerDecode(tokenizer)
+        if decode is None:
+            raise ValueError(
+                "ProcessReward places credit on the policy's tokens: pass tokenizer=... or decode=...."
+            )
+        if not isinstance(model, ClassifierReward):
+            model = ClassifierReward(model, include_prompt=True, per_token=None, batch_size=batch_size)
+        self.prm, self.decode, self.segment = model, decode, segment
+
+    def step_probabilities(
+        self, prompts: Sequence[Any], prefixes: Sequence[Sequence[str]]
+    ) -> list[list[float]]:
+        """``p_i`` for each sample's step prefixes, in one batched pass over all of them."""
+        flat_prompts = [p for p, steps in zip(prompts, prefixes) for _ in steps]
+        flat = [prefix for steps in prefixes for prefix in steps]
+        logits = torch.tensor(
+            self.prm(prompts=flat_prompts, completions=flat) if flat else [], dtype=torch.float64
+        )
+        probs = torch.sigmoid(logits).tolist()
+        out, at = [], 0
+        for steps in prefixes:
+            out.append(probs[at : at + len(steps)])
+            at += len(steps)
+        return out
+
+    def score(self, prompts, completions, completion_ids, **kwargs) -> RewardOutput:
+        rows = _rows(kwargs, len(completions))
+        texts = [completion_text(c) for c in completions]
+        spans = [self.segment(text, row) for text, row in zip(texts, rows)]
+        probs = self.step_probabilities(prompts, [step_prefixes(t, sp) for t, sp in zip(texts, spans)])
+        credits = [
+            [(end, (2 * p - 1) / len(sp)) for (_, end), p in zip(sp, ps)] for sp, ps in zip(spans, probs)
+        ]
+        lengths = token_lengths(completion_ids)
+        sequence = torch.tensor(
+            [sum(v for _, v in cr) if n else 0.0 for cr, n in zip(credits, lengths)], dtype=torch.float32
+        )
+        tokens = None
+        if not ids_are_missing(completion_ids):
+            tokens = pad_token_rewards(
+                [place_on_tokens(ids, self.decode, cr) for ids, cr in zip(completion_ids, credits)], lengths
+            )
+        return RewardOutput(
+            sequence=sequence,
+            tokens=tokens,
+            components={
+                "prm_step_probability": torch.tensor(
+                    [sum(ps) / len(ps) if ps else 0.0 for ps in probs], dtype=torch.float32
+                ),
+                "steps_found": torch.tensor([len(sp) for sp in spans], dtype=torch.float32),
+            },
+        )
+
+
 class TokenizerDecode:
     """``tokenizer.decode`` without special tokens, picklable (unlike a lambda): how the trainers
     decode completions, so offsets in the completion text are offsets in this decode."""

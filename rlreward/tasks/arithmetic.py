@@ -281,11 +281,28 @@ def _steps(tokenizer: Any) -> Any:
     return CheckerStepReward(ArithmeticChecker(), tokenizer=tokenizer)
 
 
+DEFAULT_PRM = "outputs/prm_arithmetic"
+"""Where ``recipes/train_prm.py`` writes its process reward model, and where ``--reward prm`` reads it."""
+
+
+def _prm(tokenizer: Any) -> Any:
+    from pathlib import Path
+
+    from rlreward.rewards.process import CheckerSteps, ProcessReward
+
+    if not Path(DEFAULT_PRM).is_dir():
+        raise ValueError(
+            f"--reward prm: no process reward model at {DEFAULT_PRM}; train one with "
+            "`python recipes/train_prm.py` first."
+        )
+    return ProcessReward(DEFAULT_PRM, tokenizer=tokenizer, segment=CheckerSteps(ArithmeticChecker()))
+
+
 TASK = Task(
     name="arithmetic",
     title="Multi-step arithmetic (outcome + checker step rewards)",
     load_data=load_data,
-    rewards={"outcome": _outcome, "steps": _steps},
+    rewards={"outcome": _outcome, "steps": _steps, "prm": _prm},
     default_reward=("outcome", "steps"),
     default_weights=(1.0, 0.5),
     item_metrics=arithmetic_items,

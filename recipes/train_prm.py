@@ -1,0 +1,305 @@
+"""Train a process reward model (PRM): a classifier that scores each step of a solution.
+
+The algorithm, as run by default:
+
+1. data: step-labelled solutions in TRL's former stepwise format, one row per solution: ``prompt``,
+   ``completions`` (the list of its steps) and ``labels`` (one per step: true/false or a soft label in
+   [0, 1], kept as it is). ``--dataset steps.jsonl`` brings your own. Without it, the arithmetic
+   policy's own samples are labelled by the task's exact checker (first-error semantics): the first
+   ``--num_problems`` training problems of ``recipes/configs/ppo_arithmetic.yaml``, ``--samples``
+   completions each at ``--temperature``; a sample with no step line is left out. They are written to
+   ``<output_dir>/steps.jsonl`` (so that later runs can pass it as ``--dataset``);
+2. rows: one per step, the text ``prompt + prefix_i`` where ``prefix_i`` is the steps up to ``i``
+   joined by newlines (``rlreward.rewards.process.step_prefixes``: exactly what ``ProcessReward``
+   scores at RL time), the target the step's label;
+3. model: ``minilm-l6`` with a fresh one-logit head (``--model_name_or_path`` another classifier
+   backbone), sigmoid cross-entropy on the targets (``rlreward.trainers.pointwise``);
+4. report on held-out solutions (split by problem, so no held-out problem is seen in training),
+   before and after training: step AUROC (the PRM's score against the labels), step accuracy
+   (``p > 0.5``), and first-error accuracy (the first step with ``p < 0.5``, or none, is the labels'
+   first wrong step, or none).
+
+Launch:
+
+    python recipes/train_prm.py                                     # arithmetic samples -> outputs/prm_arithmetic
+    python recipes/train_prm.py --dataset outputs/prm_arithmetic/steps.jsonl --output_dir outputs/prm_2
+    python recipes/ppo_arithmetic.py --reward outcome prm --reward_weights 1 0.5   # RL with it
+
+Writes ``<output_dir>/``: the classifier and tokenizer, ``steps.jsonl`` (generated data) and
+``eval.json``. Use it as ``ProcessReward(folder, tokenizer=policy_tokenizer)``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import datasets
+import torch
+from transformers import AutoModelForSequenceClassification, DataCollatorWithPadding, set_seed
+from trl import ModelConfig, RewardConfig, TrlParser
+
+from rlreward.cli.runner import error_line
+from rlreward.data.base import DataError, load_table, train_eval_split, validate_columns
+from rlreward.models import load_pretrained, load_tokenizer
+from rlreward.rewards.classifier import ClassifierReward
+from rlreward.rewards.process import STEP_SEPARATOR
+from rlreward.stats import auroc
+from rlreward.trainers.pointwise import PointwiseTrainer, tokenize_rows
+
+ROOT = Path(__file__).resolve().parent
+ARITHMETIC_YAML = ROOT / "configs" / "ppo_arithmetic.yaml"
+
+DEFAULTS = dict(
+    model_name_or_path="minilm-l6",
+    output_dir="outputs/prm_arithmetic",
+    num_train_epochs=3,
+    per_device_train_batch_size=16,
+    per_device_eval_batch_size=64,
+    learning_rate=1e-4,
+    lr_scheduler_type="linear",
+    warmup_steps=10,
+    max_length=512,
+    logging_steps=10,
+    save_strategy="no",
+    eval_strategy="no",
+    report_to="none",
+    train_sampling_strategy="group_by_length",
+    remove_unused_columns=False,
+    seed=0,
+    activation_checkpointing=False,
+    bf16=torch.cuda.is_available() and torch.cuda.is_bf16_supported(),
+)
+
+
+@dataclass
+class PRMArguments:
+    """What the process reward model learns from."""
+
+    dataset: str | None = field(
+        default=None,
+        metadata={
+            "help": "Step-labelled solutions (.jsonl/.json/.csv/.parquet or a Hub dataset) with columns prompt, "
+            "completions (list of steps) and labels (one per step). None: label the arithmetic policy's samples."
+        },
+    )
+    eval_size: float = field(
+        default=0.2, metadata={"help": "Held-out solutions: a fraction in (0, 1) or a count."}
+    )
+    num_problems: int = field(default=128, metadata={"help": "Built-in data: training problems to sample."})
+    samples: int = field(default=4, metadata={"help": "Built-in data: completions per problem."})
+    temperature: float = field(default=1.0, metadata={"help": "Built-in data: sampling temperature."})
+
+    def __post_init__(self):
+        if self.eval_size <= 0:
+            raise ValueError(f"--eval_size must be > 0 to report held-out step AUROC, got {self.eval_size}.")
+        if self.num_problems < 2 or self.samples < 1:
+            raise ValueError("--num_problems must be at least 2 and --samples at least 1.")
+
+
+# ------------------------------------------------------------------------------------------ data
+def sample_solutions(args: PRMArguments, seed: int) -> list[dict[str, Any]]:
+    """The arithmetic policy's samples on training problems, labelled step by step by the checker."""
+    from datasets import concatenate_datasets
+
+    from rlreward.cli.args import parse_args
+    from rlreward.cli.reward_specs import build_reward
+    from rlreward.models import load_causal_lm, resolve_dtype
+    from rlreward.tasks import get_task
+    from rlreward.tasks.arithmetic import check_completion, parse_problem
+    from rlreward.trainers import PPOConfig, PPOTrainer
+
+    task = get_task("arithmetic")
+    policy_args, config, options = parse_args(
+        PPOConfig, ["--output_dir", "unused"], default_config=ARITHMETIC_YAML, extra=(task.options,)
+    )
+    problems = task.load_data(policy_args, options)["train"]
+    problems = problems.select(range(min(args.num_problems, len(problems))))
+    model, tokenizer = load_causal_lm(policy_args.model_name_or_path, dtype=resolve_dtype(policy_args.dtype))
+    rewards, weights, _ = build_reward(policy_args, tokenizer, task)
+    config.batch_size = config.mini_batch_size = config.micro_batch_size = 64  # generation only
+    trainer = PPOTrainer(model, rewards, problems, config, tokenizer=tokenizer, reward_weights=weights)
+    repeated = concatenate_datasets([problems] * args.samples)
+    rows = trainer.evaluate(repeated, temperature=args.temperature, seed=seed).rows
+    solutions = []
+    for row in rows:
+        check = check_completion(parse_problem(row["problem"]), row["completion"])
+        lines = check.lines[: check.judged]
+        if lines:
+            solutions.append(
+                {
+                    "prompt": row["prompt"],
+                    "completions": [row["completion"][start:end] for start, end, _ in lines],
+                    "labels": [float(ok) for _, _, ok in lines],
+                    "problem": row["problem"],
+                }
+            )
+    return solutions
+
+
+def load_solutions(args: PRMArguments, seed: int, out: Path) -> tuple[datasets.DatasetDict, str]:
+    """``train`` / ``eval`` solutions (``prompt``, ``completions``, ``labels``) and where they came from."""
+    eval_size = int(args.eval_size) if args.eval_size >= 1 else args.eval_size
+    if args.dataset is None:
+        solutions = sample_solutions(args, seed)
+        out.mkdir(parents=True, exist_ok=True)
+        with open(out / "steps.jsonl", "w") as f:
+            f.writelines(json.dumps(s) + "\n" for s in solutions)
+        # Split by problem: every sample of a held-out problem is held out.
+        problems = sorted({s["problem"] for s in solutions})
+        split = train_eval_split(datasets.Dataset.from_dict({"problem": problems}), eval_size, seed)
+        held_out = set(split["eval"]["problem"])
+        parts = {
+            "train": [s for s in solutions if s["problem"] not in held_out],
+            "eval": [s for s in solutions if s["problem"] in held_out],
+        }
+        source = f"arithmetic policy samples ({len(solutions)} with steps; {out / 'steps.jsonl'})"
+        return datasets.DatasetDict({k: datasets.Dataset.from_list(v) for k, v in parts.items()}), source
+    table = load_table(args.dataset)
+    fix = {
+        "completions": "rename the column with each solution's list of steps to 'completions'",
+        "labels": "rename the column with one label per step to 'labels'",
+    }
+    validate_columns(table, ["completions", "labels"], f"process reward model: {args.dataset}", fix)
+    for i, row in enumerate(table):
+        steps, labels = row["completions"], row["labels"]
+        if not isinstance(steps, list) or not isinstance(labels, list) or len(steps) != len(labels):
+            raise DataError(
+                f"process reward model: {args.dataset} row {i}: 'completions' and 'labels' must be lists of "
+                f"one length (got {type(steps).__name__} and {type(labels).__name__}); give one label per step."
+            )
+    if len(table) < 2:
+        raise DataError(f"process reward model: {args.dataset} has {len(table)} solutions; give at least 2.")
+    return train_eval_split(table, eval_size, seed), args.dataset
+
+
+def step_rows(solutions: datasets.Dataset) -> tuple[list[Any], list[str], list[float]]:
+    """One ``(prompt, prefix, label)`` per step: the PRM's training rows."""
+    prompts, prefixes, labels = [], [], []
+    has_prompt = "prompt" in solutions.column_names
+    for row in solutions:
+        steps = [str(s) for s in row["completions"]]
+        for i, label in enumerate(row["labels"]):
+            prompts.append(row["prompt"] if has_prompt else "")
+            prefixes.append(STEP_SEPARATOR.join(steps[: i + 1]))
+            labels.append(min(1.0, max(0.0, float(label))))
+    return prompts, prefixes, labels
+
+
+# --------------------------------------------------------------------------------------- metrics
+def first_error(values: list[float]) -> int | None:
+    """The index of the first step at or below 0.5 (wrong), or None when every step is right."""
+    return next((i for i, v in enumerate(values) if v <= 0.5), None)
+
+
+def prm_metrics(prm: ClassifierReward, solutions: datasets.Dataset) -> dict[str, float]:
+    """Held-out step AUROC, step accuracy and first-error accuracy of the PRM's probabilities."""
+    prompts, prefixes, labels = step_rows(solutions)
+    probs = torch.sigmoid(
+        torch.tensor(prm(prompts=prompts, completions=prefixes), dtype=torch.float64)
+    ).tolist()
+    positive = [float(y > 0.5) for y in labels]
+    out = {
+        "eval/step_accuracy": sum((p > 0.5) == (y > 0.5) for p, y in zip(probs, labels)) / len(labels),
+        "eval/steps": float(len(labels)),
+        "eval/right_steps": sum(positive) / len(positive),
+    }
+    if 0 < sum(positive) < len(positive):
+        out["eval/step_auroc"] = auroc(probs, positive)
+    hits, at = 0, 0
+    for row in solutions:
+        n = len(row["labels"])
+        hits += first_error(probs[at : at + n]) == first_error([float(v) for v in row["labels"]])
+        at += n
+    out["eval/first_error_accuracy"] = hits / len(solutions)
+    return out
+
+
+# ------------------------------------------------------------------------------------------ main
+def make_parser() -> TrlParser:
+    parser = TrlParser((PRMArguments, RewardConfig, ModelConfig))
+    parser.set_defaults_with_config(**DEFAULTS)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    """Label (or read) solutions, train, save and report; returns what ``eval.json`` holds."""
+    args, config, model_args = make_parser().parse_args_and_config(argv)
+    out = Path(config.output_dir)
+    if (out / "eval.json").exists():
+        raise ValueError(
+            f"{out} already holds a trained PRM; pass another --output_dir (nothing is overwritten)."
+        )
+    set_seed(config.seed)
+    t0 = time.perf_counter()
+    solutions, source = load_solutions(args, config.seed, out)
+    data_seconds = time.perf_counter() - t0
+
+    model = load_pretrained(model_args.model_name_or_path, AutoModelForSequenceClassification, num_labels=1)
+    tokenizer = load_tokenizer(model_args.model_name_or_path)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    model.config.pad_token_id = tokenizer.pad_token_id
+    model.config.id2label, model.config.label2id = {0: "step_correct"}, {"step_correct": 0}
+    model.config.rlreward_include_prompt = True
+    untrained = ClassifierReward(
+        model, tokenizer, include_prompt=True, per_token=None, batch_size=config.per_device_eval_batch_size
+    )
+    limit = min(config.max_length or untrained.max_length, untrained.max_length)
+    train, dropped = tokenize_rows(*step_rows(solutions["train"]), tokenizer, True, limit)
+    before = prm_metrics(untrained, solutions["eval"])
+    print(
+        f"{len(solutions['train'])} training solutions ({len(train)} steps, {dropped} over {limit} tokens dropped), "
+        f"{len(solutions['eval'])} held out; data: {source} ({data_seconds:.0f} s)\nbefore training: {before}"
+    )
+    trainer = PointwiseTrainer(
+        model=model, args=config, train_dataset=train, data_collator=DataCollatorWithPadding(tokenizer)
+    )
+    t1 = time.perf_counter()
+    trainer.train()
+    train_seconds = time.perf_counter() - t1
+    trained = trainer.accelerator.unwrap_model(trainer.model)
+    out.mkdir(parents=True, exist_ok=True)
+    trained.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    prm = ClassifierReward(
+        str(out), include_prompt=True, per_token=None, batch_size=config.per_device_eval_batch_size
+    )
+    after = prm_metrics(prm, solutions["eval"])
+    report = {
+        "before": before,
+        "after": after,
+        "model": model_args.model_name_or_path,
+        "data": source,
+        "train_solutions": len(solutions["train"]),
+        "train_steps": len(train),
+        "dropped_steps": dropped,
+        "eval_solutions": len(solutions["eval"]),
+        "optimizer_steps": trainer.state.global_step,
+        "data_seconds": round(data_seconds, 1),
+        "train_seconds": round(train_seconds, 1),
+    }
+    (out / "eval.json").write_text(json.dumps(report, indent=2))
+    keys = [k for k in ("eval/step_auroc", "eval/step_accuracy", "eval/first_error_accuracy") if k in after]
+    print(
+        "\n"
+        + "\n".join(f"| held-out {k[5:]} | {before.get(k, math.nan):.3f} -> {after[k]:.3f} |" for k in keys)
+    )
+    print(f"PRM and eval.json in {out}/; RL with it: python recipes/ppo_arithmetic.py --reward outcome prm")
+    return report
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except (ValueError, FileNotFoundError) as err:  # DataError is a ValueError; one line, no traceback
+        if os.environ.get("RLREWARD_DEBUG", "") not in ("", "0"):
+            raise
+        print(f"error: {error_line(err)}", file=sys.stderr)
+        sys.exit(2)

@@ -1,0 +1,154 @@
+"""A trained process reward model: recipes/train_prm.py on step-labelled data, and ProcessReward's
+per-token credit from its step probabilities (tiny BERT classifiers built here)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+from transformers import BertConfig, BertForSequenceClassification, PreTrainedTokenizerFast
+
+from rlreward.rewards.base import evaluate_reward
+from rlreward.rewards.classifier import ClassifierReward
+from rlreward.rewards.process import CheckerSteps, ProcessReward, line_steps, step_prefixes
+from rlreward.tasks.arithmetic import ArithmeticChecker
+
+ROOT = Path(__file__).resolve().parents[1]
+RECIPE = ROOT / "recipes" / "train_prm.py"
+PROMPTS = ["add four and five", "add two and two", "add one and six"]
+RIGHT = ["four plus five is nine", "two plus two is four", "one plus six is seven"]
+WRONG = ["four plus five is twelve", "two plus two is zero", "one plus six is eleven"]
+
+
+def load_recipe():
+    spec = importlib.util.spec_from_file_location("train_prm", RECIPE)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def tiny_prm(folder: Path) -> Path:
+    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]"]
+    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    tok.normalizer = normalizers.BertNormalizer(lowercase=True)
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tok.decoder = decoders.WordPiece()
+    tok.train_from_iterator(
+        PROMPTS + RIGHT + WRONG, trainers.WordPieceTrainer(vocab_size=120, special_tokens=specials)
+    )
+    tok.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", special_tokens=[(s, tok.token_to_id(s)) for s in specials]
+    )
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=tok, pad_token="[PAD]", unk_token="[UNK]", cls_token="[CLS]", sep_token="[SEP]"
+    )
+    torch.manual_seed(0)
+    config = BertConfig(
+        vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+        intermediate_size=64, max_position_embeddings=128, num_labels=1,
+    )  # fmt: skip
+    BertForSequenceClassification(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+def write_solutions(path: Path, copies: int = 8) -> Path:
+    """Two-step solutions: a right first step, then a right or a wrong second one (first-error labels)."""
+    with open(path, "w") as f:
+        for _ in range(copies):
+            for i, prompt in enumerate(PROMPTS):
+                j = (i + 1) % len(PROMPTS)
+                f.write(
+                    json.dumps({"prompt": prompt, "completions": [RIGHT[i], RIGHT[j]], "labels": [1, 1]})
+                    + "\n"
+                )
+                f.write(
+                    json.dumps({"prompt": prompt, "completions": [RIGHT[i], WRONG[j]], "labels": [1, 0]})
+                    + "\n"
+                )
+                f.write(
+                    json.dumps({"prompt": prompt, "completions": [WRONG[i], WRONG[j]], "labels": [0, 0.0]})
+                    + "\n"
+                )
+    return path
+
+
+def test_train_prm_learns_step_labels_and_reports_auroc(tmp_path):
+    recipe = load_recipe()
+    base = tiny_prm(tmp_path / "base")
+    data = write_solutions(tmp_path / "steps.jsonl")
+    out = tmp_path / "prm"
+    report = recipe.main(
+        [
+            "--model_name_or_path", str(base), "--dataset", str(data), "--eval_size", "12",
+            "--max_steps", "40", "--per_device_train_batch_size", "8", "--warmup_steps", "0",
+            "--learning_rate", "3e-3", "--output_dir", str(out), "--disable_tqdm", "true",
+        ]
+    )  # fmt: skip
+    assert json.loads((out / "eval.json").read_text()) == report
+    assert report["train_solutions"] == 60 and report["eval_solutions"] == 12
+    assert report["train_steps"] == 120  # two steps per solution
+    # Held-out solutions repeat training ones: a PRM that learnt the labels separates them fully.
+    assert report["after"]["eval/step_auroc"] == 1.0 > report["before"]["eval/step_auroc"]
+    assert report["after"]["eval/first_error_accuracy"] == 1.0
+    with pytest.raises(ValueError, match="already holds a trained PRM"):
+        recipe.main(["--model_name_or_path", str(base), "--dataset", str(data), "--output_dir", str(out)])
+
+
+def test_first_error_and_step_rows_follow_the_stepwise_format():
+    recipe = load_recipe()
+    assert recipe.first_error([0.9, 0.8]) is None
+    assert recipe.first_error([0.9, 0.2, 0.9]) == 1
+    import datasets
+
+    rows = datasets.Dataset.from_list([{"prompt": "p", "completions": ["a", "b"], "labels": [1.0, 0.4]}])
+    assert recipe.step_rows(rows) == (["p", "p"], ["a", "a\nb"], [1.0, 0.4])  # soft labels kept
+
+
+def test_process_reward_gives_each_step_its_prm_probability_at_the_line_end(tmp_path):
+    folder = tiny_prm(tmp_path / "prm")
+    prm = ClassifierReward(str(folder), include_prompt=True, per_token=None)
+    reward = ProcessReward(prm, decode=lambda ids: "".join(map(chr, ids)))
+    text = f"{RIGHT[0]}\n\n{WRONG[1]}\n"
+    spans = line_steps(text)
+    assert [text[s:e] for s, e in spans] == [RIGHT[0], WRONG[1]]
+    prefixes = step_prefixes(text, spans)
+    assert prefixes == [RIGHT[0], f"{RIGHT[0]}\n{WRONG[1]}"]
+    logits = prm(prompts=[PROMPTS[0]] * 2, completions=prefixes)
+    expected = [(2 / (1 + math.exp(-z)) - 1) / 2 for z in logits]
+    ids = [ord(c) for c in text]
+    scored = evaluate_reward(reward, [PROMPTS[0]], [text], [ids])
+    row = scored.tokens[0]
+    assert row[spans[0][1] - 1].item() == pytest.approx(expected[0], abs=1e-5)  # the last char of line 1
+    assert row[spans[1][1] - 1].item() == pytest.approx(expected[1], abs=1e-5)
+    assert int((row != 0).sum()) == 2
+    assert scored.sequence[0].item() == pytest.approx(sum(expected), abs=1e-5)
+    empty = evaluate_reward(reward, [PROMPTS[0]], ["  \n"], [[32, 32, 10]])
+    assert empty.sequence.tolist() == [0.0] and not empty.tokens.any()
+
+
+def test_checker_steps_segment_the_arithmetic_step_lines_only():
+    segment = CheckerSteps(ArithmeticChecker())
+    text = "Let me think.\n4 + 5 = 9\n9 - 2 = 8\nAnswer: 8"
+    spans = segment(text, {"problem": "4 + 5 - 2"})
+    assert [text[s:e] for s, e in spans] == ["4 + 5 = 9", "9 - 2 = 8"]  # labels are not used
+
+
+def test_bad_stepwise_rows_are_one_line_errors(tmp_path):
+    data = tmp_path / "bad.jsonl"
+    data.write_text(json.dumps({"prompt": "p", "completions": ["a", "b"], "labels": [1]}) + "\n")
+    done = subprocess.run(
+        [sys.executable, str(RECIPE), "--dataset", str(data), "--output_dir", str(tmp_path / "o")],
+        cwd=ROOT, env={**os.environ, "HF_HUB_OFFLINE": "1"}, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr[-2000:]
+    assert "give one label per step" in done.stderr.strip().splitlines()[-1]
