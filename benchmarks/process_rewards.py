@@ -5,7 +5,10 @@ number of sampled completions (``--steps`` x ``--batch_size``):
 
 * ``outcome``: ``OutcomeReward`` alone (1/0 on the last token);
 * ``outcome+steps``: ``OutcomeReward x 1 + CheckerStepReward x --step_weight`` (``+-1/S`` at the end
-  of each step line, first-error labels; ``rlreward/rewards/process.py``).
+  of each step line, first-error labels; ``rlreward/rewards/process.py``);
+* ``outcome+prm`` (``--variants outcome outcome+prm``): ``OutcomeReward x 1 + ProcessReward x
+  --step_weight``, the trained PRM of ``recipes/train_prm.py`` (``--prm``) in the checker's place,
+  ``(2p - 1)/S`` at the end of each step line.
 
 Trainer: REINFORCE with ``--k`` completions per prompt and the per-position leave-one-out baseline
 over returns-to-go (``rlreward.trainers.ReinforceTrainer``), LoRA, per-token KL penalty. The task's
@@ -17,7 +20,7 @@ starts from the same policy, LoRA's B being zero), at ``--eval_every`` checkpoin
 
 1. per run, ``after - before`` with a 95% paired bootstrap interval over problems;
 2. per seed, ``(outcome+steps) - outcome`` after training, paired the same way;
-3. rollouts-to-threshold: the completions ``outcome+steps`` needs on its held-out curve (linear
+3. rollouts-to-threshold: the completions each step-reward variant needs on its held-out curve (linear
    between checkpoints) to reach outcome-only's final accuracy, and the ratio to the budget;
    runs score the first ``--curve_size`` held-out problems (the base policy: all ``--eval_size``);
 4. wall time per training step of each variant;
@@ -44,7 +47,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 RECIPE_YAML = ROOT / "recipes" / "configs" / "ppo_arithmetic.yaml"
-VARIANTS = ("outcome", "outcome+steps")
+VARIANTS = ("outcome", "outcome+steps", "outcome+prm")
+DEFAULT_VARIANTS = ("outcome", "outcome+steps")  # outcome+prm needs a trained PRM (--prm)
 
 
 def paired_bootstrap(after, before=None) -> tuple[float, float, float]:
@@ -98,6 +102,15 @@ def build(args, variant: str, seed: int, settings: dict):
     rewards, weights = [OutcomeReward(checker)], [1.0]
     if variant == "outcome+steps":
         rewards.append(CheckerStepReward(checker, tokenizer=tokenizer))
+        weights.append(args.step_weight)
+    if variant == "outcome+prm":
+        from rlreward.rewards.process import CheckerSteps, ProcessReward
+
+        if not Path(args.prm).is_dir():
+            raise SystemExit(
+                f"error: --prm {args.prm} does not exist; train one with python recipes/train_prm.py."
+            )
+        rewards.append(ProcessReward(args.prm, tokenizer=tokenizer, segment=CheckerSteps(checker)))
         weights.append(args.step_weight)
     config = ReinforceConfig(
         output_dir=str(Path(args.output_dir) / f"{variant}_{seed}"),
@@ -167,17 +180,19 @@ def analyse(runs: dict, seeds: list[int], budget: int, base: list[float]) -> dic
             "step_s": float(np.median(r["step_seconds"])),
         }
     for seed in seeds:
-        o, s = runs.get(("outcome", seed)), runs.get(("outcome+steps", seed))
-        if o is None or s is None:
-            continue
-        target = o["curve"][-1][1]
-        reach = rollouts_to_reach(s["curve"], target)
-        out["per_seed"][seed] = {
-            "steps_minus_outcome": paired_bootstrap(s["after"], o["after"]),
-            "outcome_final": target,
-            "rollouts_to_outcome_final": reach,
-            "ratio": None if reach is None else reach / budget,
-        }
+        o = runs.get(("outcome", seed))
+        for variant in VARIANTS[1:]:
+            s = runs.get((variant, seed))
+            if o is None or s is None:
+                continue
+            target = o["curve"][-1][1]
+            reach = rollouts_to_reach(s["curve"], target)
+            out["per_seed"][f"{variant}/{seed}"] = {
+                "minus_outcome": paired_bootstrap(s["after"], o["after"]),
+                "outcome_final": target,
+                "rollouts_to_outcome_final": reach,
+                "ratio": None if reach is None else reach / budget,
+            }
     return out
 
 
@@ -202,16 +217,17 @@ def markdown(analysis: dict, args, settings: dict) -> str:
         )
     lines += [
         "",
-        "| seed | (outcome+steps) - outcome, after | rollouts to outcome-only's final (ratio) |",
-        "|---|---|---|",
+        "| seed | variant | variant - outcome, after | rollouts to outcome-only's final (ratio) |",
+        "|---|---|---|---|",
     ]
-    for seed, r in analysis["per_seed"].items():
+    for key, r in analysis["per_seed"].items():
+        variant, seed = key.rsplit("/", 1)
         reach = (
             "never"
             if r["rollouts_to_outcome_final"] is None
             else (f"{r['rollouts_to_outcome_final']:.0f} ({r['ratio']:.2f}x)")
         )
-        lines.append(f"| {seed} | {fmt(r['steps_minus_outcome'])} | {reach} |")
+        lines.append(f"| {seed} | {variant} | {fmt(r['minus_outcome'])} | {reach} |")
     return "\n".join(lines) + "\n"
 
 
@@ -222,7 +238,7 @@ def plot(runs: dict, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6, 4))
-    colours = {"outcome": "tab:blue", "outcome+steps": "tab:orange"}
+    colours = {"outcome": "tab:blue", "outcome+steps": "tab:orange", "outcome+prm": "tab:green"}
     for (variant, seed), r in sorted(runs.items()):
         xs, ys = zip(*r["curve"])
         ax.plot(
@@ -231,11 +247,11 @@ def plot(runs: dict, path: Path) -> None:
             marker="o",
             color=colours[variant],
             alpha=0.8,
-            label=variant if seed == min(s for _, s in runs) else None,
+            label=variant if seed == min(s for v, s in runs if v == variant) else None,
         )
     ax.set_xlabel("rollouts (sampled completions)")
     ax.set_ylabel("held-out greedy accuracy")
-    ax.set_title("Arithmetic: outcome-only vs outcome + checker step rewards")
+    ax.set_title("Arithmetic: outcome-only vs outcome + step rewards")
     ax.legend()
     ax.grid(alpha=0.3)
     fig.tight_layout()
@@ -263,7 +279,10 @@ def main() -> None:
         default=None,
         help="Problems a run scores (its checkpoints and after); the base is scored on all of --eval_size.",
     )
-    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
+    parser.add_argument("--variants", nargs="+", default=list(DEFAULT_VARIANTS), choices=VARIANTS)
+    parser.add_argument(
+        "--prm", default="outputs/prm_arithmetic", help="outcome+prm: the trained PRM's folder."
+    )
     parser.add_argument("--output_dir", default="outputs/process_rewards")
     parser.add_argument("--plot", default=str(ROOT / "docs" / "img" / "arithmetic_process_rewards.png"))
     parser.add_argument("--overwrite", action="store_true")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pickle
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -218,3 +219,25 @@ def test_rollouts_to_reach_interpolates_between_checkpoints():
     assert reach(curve, 0.3) == pytest.approx(64.0)
     assert reach(curve, 0.1) == 0.0  # already there before training
     assert reach(curve, 0.6) is None
+
+
+def test_analysis_compares_every_step_reward_variant_with_outcome_only_per_seed():
+    bench = _benchmark_module()
+
+    def run(curve, after):
+        return {"curve": curve, "before": [0, 0, 0, 0], "after": after, "step_seconds": [1.0, 3.0]}
+
+    runs = {
+        ("outcome", 0): run([(0, 0.0), (32, 0.25), (64, 0.5)], [1, 1, 0, 0]),
+        ("outcome+steps", 0): run([(0, 0.0), (32, 0.5), (64, 0.75)], [1, 1, 1, 0]),
+        ("outcome+prm", 0): run([(0, 0.0), (32, 0.0), (64, 0.25)], [1, 0, 0, 0]),
+    }
+    analysis = bench.analyse(runs, [0], budget=64, base=[0, 0, 0, 0])
+    steps, prm = analysis["per_seed"]["outcome+steps/0"], analysis["per_seed"]["outcome+prm/0"]
+    assert steps["rollouts_to_outcome_final"] == pytest.approx(32.0) and steps["ratio"] == pytest.approx(0.5)
+    assert steps["minus_outcome"][0] == pytest.approx(0.25)
+    assert prm["rollouts_to_outcome_final"] is None and prm["minus_outcome"][0] == pytest.approx(-0.25)
+    assert analysis["per_run"]["outcome+prm/0"]["step_s"] == 2.0
+    table = bench.markdown(analysis, SimpleNamespace(k=4, steps=4, batch_size=16, curve_size=4, eval_size=4),
+                           {"num_terms": 3, "digits": 1, "shots": 2, "eval_size": 4})  # fmt: skip
+    assert "| 0 | outcome+prm | -0.250" in table and "32 (0.50x)" in table
