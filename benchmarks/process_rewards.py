@@ -8,7 +8,9 @@ number of sampled completions (``--steps`` x ``--batch_size``):
   of each step line, first-error labels; ``rlreward/rewards/process.py``);
 * ``outcome+prm`` (``--variants outcome outcome+prm``): ``OutcomeReward x 1 + ProcessReward x
   --step_weight``, the trained PRM of ``recipes/train_prm.py`` (``--prm``) in the checker's place,
-  ``(2p - 1)/S`` at the end of each step line.
+  ``(2p - 1)/S`` at the end of each step line;
+* ``outcome+implicit``: ``OutcomeReward x 1 + ImplicitPRM x --step_weight``, PRIME's implicit PRM
+  (``rlreward/rewards/implicit.py``) updated online on each batch's outcome labels before scoring it.
 
 Trainer: REINFORCE with ``--k`` completions per prompt and the per-position leave-one-out baseline
 over returns-to-go (``rlreward.trainers.ReinforceTrainer``), LoRA, per-token KL penalty. The task's
@@ -47,7 +49,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 RECIPE_YAML = ROOT / "recipes" / "configs" / "ppo_arithmetic.yaml"
-VARIANTS = ("outcome", "outcome+steps", "outcome+prm")
+VARIANTS = ("outcome", "outcome+steps", "outcome+prm", "outcome+implicit")
 DEFAULT_VARIANTS = ("outcome", "outcome+steps")  # outcome+prm needs a trained PRM (--prm)
 
 
@@ -111,6 +113,12 @@ def build(args, variant: str, seed: int, settings: dict):
                 f"error: --prm {args.prm} does not exist; train one with python recipes/train_prm.py."
             )
         rewards.append(ProcessReward(args.prm, tokenizer=tokenizer, segment=CheckerSteps(checker)))
+        weights.append(args.step_weight)
+    if variant == "outcome+implicit":  # PRIME: a second copy of the base with its own adapter, online
+        from rlreward.rewards.implicit import ImplicitPRM
+
+        prm_model, _ = load_causal_lm(args.model or settings["model_name_or_path"])
+        rewards.append(ImplicitPRM(prm_model, tokenizer, online=OutcomeReward(checker), seed=seed))
         weights.append(args.step_weight)
     config = ReinforceConfig(
         output_dir=str(Path(args.output_dir) / f"{variant}_{seed}"),
@@ -238,7 +246,12 @@ def plot(runs: dict, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6, 4))
-    colours = {"outcome": "tab:blue", "outcome+steps": "tab:orange", "outcome+prm": "tab:green"}
+    colours = {
+        "outcome": "tab:blue",
+        "outcome+steps": "tab:orange",
+        "outcome+prm": "tab:green",
+        "outcome+implicit": "tab:red",
+    }
     for (variant, seed), r in sorted(runs.items()):
         xs, ys = zip(*r["curve"])
         ax.plot(
