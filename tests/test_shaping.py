@@ -132,3 +132,68 @@ def test_normalized_state_reaches_through_densifying_and_freezes():
     assert a.sequence.tolist() == b.sequence.tolist()
     combined = CombinedReward([NormalizedReward(Fixed([1.0])), Fixed([2.0])])
     assert set(combined.state_dict()) == {"0"}
+
+
+# ------------------------------------------------------------------ NoisyReward (robustness experiments)
+def _noisy_inputs(b: int, n: int = 5):
+    ids = [[3 + (i + j) % 4 for j in range(n)] for i in range(b)]
+    return [""] * b, ["x" * n] * b, ids
+
+
+def test_noisy_reward_without_noise_is_the_reward_and_flips_negate_or_relabel():
+    from conftest import CountToken
+
+    from rlreward.rewards.shaping import NoisyReward
+
+    prompts, completions, ids = _noisy_inputs(6)
+    clean = evaluate_reward(CountToken(3), prompts, completions, ids)
+    same = evaluate_reward(NoisyReward(CountToken(3)), prompts, completions, ids)
+    torch.testing.assert_close(same.tokens, clean.tokens)
+    negated = evaluate_reward(NoisyReward(CountToken(3), flip=1.0), prompts, completions, ids)
+    torch.testing.assert_close(negated.sequence, -clean.sequence)
+    relabelled = evaluate_reward(
+        NoisyReward(CountToken(3), flip=1.0, flip_mode="label"), prompts, completions, ids
+    )
+    torch.testing.assert_close(relabelled.sequence, 1 - clean.sequence)
+    torch.testing.assert_close(relabelled.tokens.sum(1), relabelled.sequence)
+    passed = FunctionReward(lambda completions, **_: [1.0, 0.0] * 3, "pass")
+    flipped = NoisyReward(passed, flip=1.0, flip_mode="label")(prompts, completions, ids)
+    assert flipped == [0.0, 1.0] * 3
+
+
+def test_noisy_reward_gaussian_noise_has_sigma_times_scale_per_sequence_for_any_length():
+    from conftest import CountToken
+
+    from rlreward.rewards.shaping import NoisyReward
+
+    for n in (1, 9):
+        prompts, completions, ids = _noisy_inputs(4000, n)
+        clean = evaluate_reward(CountToken(3), prompts, completions, ids).sequence
+        noisy = evaluate_reward(NoisyReward(CountToken(3), sigma=0.5, scale=1.0), prompts, completions, ids)
+        torch.testing.assert_close(noisy.tokens.sum(1), noisy.sequence)
+        assert abs((noisy.sequence - clean).std().item() - 0.5) < 0.03
+        assert not noisy.tokens[:, n:].any()
+
+
+def test_noisy_reward_is_seeded_resumable_and_clean_when_frozen():
+    from conftest import CountToken
+
+    from rlreward.rewards.shaping import NoisyReward
+
+    prompts, completions, ids = _noisy_inputs(8)
+    a, b = (
+        NoisyReward(CountToken(3), sigma=0.3, flip=0.2, seed=1),
+        NoisyReward(CountToken(3), sigma=0.3, flip=0.2, seed=1),
+    )
+    first = evaluate_reward(a, prompts, completions, ids).tokens
+    torch.testing.assert_close(evaluate_reward(b, prompts, completions, ids).tokens, first)
+    saved = a.state_dict()
+    second = evaluate_reward(a, prompts, completions, ids).tokens
+    assert not torch.equal(second, first)  # a new draw each call
+    b.load_state_dict(saved)
+    torch.testing.assert_close(evaluate_reward(b, prompts, completions, ids).tokens, second)
+    a.freeze()
+    clean = evaluate_reward(CountToken(3), prompts, completions, ids).tokens
+    torch.testing.assert_close(evaluate_reward(a, prompts, completions, ids).tokens, clean)
+    with pytest.raises(ValueError, match="flip_mode"):
+        NoisyReward(CountToken(3), flip_mode="labels")

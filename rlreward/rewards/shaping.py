@@ -394,11 +394,91 @@ class NormalizedReward(InstantReward):
         return RewardOutput(sequence, tokens, components)
 
 
+class NoisyReward(InstantReward):
+    """A reward with controlled noise, for robustness experiments: Gaussian noise and flips.
+
+    * ``sigma``: Gaussian noise of standard deviation ``sigma x std`` on each sequence score, ``std``
+      the running standard deviation of the clean scores (or ``scale`` when given). With per-token
+      rewards each token gets an independent share of variance ``(sigma x std)^2 / T``, so the sum has
+      the same noise distribution as a sequence score's and tokens still sum to the noisy score.
+    * ``flip`` with ``flip_mode="sign"``: with probability ``flip`` a sample's reward is negated (every
+      token's); ``flip_mode="label"`` (pass/fail rewards in {0, 1}): ``R -> 1 - R``, the tokens
+      negated and 1 added on the last one.
+
+    Draws come from ``seed`` and a call counter (checkpointed), so a run and its resumed copy see the
+    same noise. A frozen reward (evaluation) is clean.
+    """
+
+    def __init__(
+        self,
+        reward: Any,
+        sigma: float = 0.0,
+        flip: float = 0.0,
+        flip_mode: str = "sign",
+        scale: float | None = None,
+        seed: int = 0,
+    ):
+        if sigma < 0 or not 0 <= flip <= 1:
+            raise ValueError(f"sigma must be >= 0 and flip in [0, 1]; got sigma={sigma}, flip={flip}.")
+        if flip_mode not in ("sign", "label"):
+            raise ValueError(f"flip_mode must be 'sign' or 'label', got {flip_mode!r}.")
+        self.inner = as_instant(reward)
+        self.sigma, self.flip, self.flip_mode, self.scale, self.seed = sigma, flip, flip_mode, scale, seed
+        self.moments, self.calls = RunningMoments(), 0
+        self.name, self.per_token = self.inner.name, self.inner.per_token
+
+    def children(self) -> list[InstantReward]:
+        return [self.inner]
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"moments": self.moments.state_dict(), "calls": self.calls, **super().state_dict()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.moments.load_state_dict(state["moments"])
+        self.calls = int(state["calls"])
+        super().load_state_dict({k: v for k, v in state.items() if k not in ("moments", "calls")})
+
+    def score(self, prompts, completions, completion_ids, **kwargs) -> RewardOutput:
+        out = self.inner.score(prompts, completions, completion_ids, **kwargs)
+        if self.frozen:
+            return out
+        self.moments.update(out.sequence[~torch.isnan(out.sequence)])
+        generator = torch.Generator().manual_seed(self.seed * 1_000_003 + self.calls)
+        self.calls += 1
+        b = len(out.sequence)
+        std = self.scale if self.scale is not None else (self.moments.std if self.moments.count > 1 else 0.0)
+        flipped = torch.rand(b, generator=generator) < self.flip
+        sequence, tokens = out.sequence.clone(), None if out.tokens is None else out.tokens.clone()
+        lengths = torch.as_tensor(token_lengths(completion_ids)) if tokens is not None else None
+        if tokens is not None:
+            width = tokens.shape[1]
+            mask = torch.arange(width)[None, :] < lengths[:, None]
+            noise = torch.randn(b, width, generator=generator) * self.sigma * std
+            tokens += noise * mask / lengths.clamp(min=1).sqrt()[:, None]
+            tokens[flipped] = -tokens[flipped]
+            if self.flip_mode == "label":
+                rows = (flipped & (lengths > 0)).nonzero().flatten()
+                tokens[rows, lengths[rows] - 1] += 1.0
+            sequence = torch.where(torch.isnan(out.sequence), out.sequence, tokens.sum(1))
+        else:
+            sequence = sequence + torch.randn(b, generator=generator) * self.sigma * std
+            sequence = torch.where(
+                flipped, (1.0 - sequence) if self.flip_mode == "label" else -sequence, sequence
+            )
+        components = {
+            **out.components,
+            f"{self.name}/clean": out.sequence,
+            f"{self.name}/flipped": flipped.float(),
+        }
+        return RewardOutput(sequence, tokens, components)
+
+
 __all__ = [
     "STRATEGIES",
     "CombinedReward",
     "DensifiedReward",
     "FunctionReward",
+    "NoisyReward",
     "NormalizedReward",
     "PrefixDeltaReward",
     "RunningMoments",
