@@ -130,6 +130,7 @@ SMOKE = {
         ["eval/reward_model", "eval/chrf"],
     ),
     "ppo_arithmetic": ([], ["eval/accuracy", "eval/step_accuracy", "eval/answer_rate"]),
+    "ppo_classification": ([], ["eval/accuracy", "eval/macro_f1", "eval/macro_recall"]),
 }
 
 

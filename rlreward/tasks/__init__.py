@@ -1,7 +1,7 @@
 """Tasks: one module each, a :class:`~rlreward.tasks.base.Task` record named ``TASK`` in it.
 
 ``TASKS`` names them explicitly (no discovery): ``sentiment``, ``qa``, ``translation``, ``codegen``,
-``dialogue``, ``arithmetic``. A new task is one module here, one YAML under ``recipes/configs/`` and a
+``dialogue``, ``arithmetic``, ``classification``. A new task is one module here, one YAML under ``recipes/configs/`` and a
 launcher in ``recipes/`` (``docs/tasks.md``).
 """
 
@@ -14,6 +14,7 @@ TASK_MODULES = {
     "codegen": "rlreward.tasks.codegen",
     "dialogue": "rlreward.tasks.dialogue",
     "arithmetic": "rlreward.tasks.arithmetic",
+    "classification": "rlreward.tasks.classification",
 }
 
 

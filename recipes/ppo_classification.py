@@ -1,0 +1,40 @@
+"""PPO with an instant label reward: teach a policy to classify messages by topic.
+
+The algorithm, as run by default:
+
+1. prompts: messages from the chatterbot corpus, each labelled by the topic file it comes from (10
+   topics: ai, coding, emotion, food, literature, money, movies, politics, science, sports; 347
+   training and 115 held-out messages, stratified), with the topic list in the prompt;
+2. policy: SmolLM2-135M-Instruct (chat template on) with a LoRA adapter; the reference is the same
+   model, adapter off;
+3. reward, per token (``label_prefix``): the gain in the share of the gold label's characters that the
+   answer spells out from its start, so the tokens of the right label are credited as they are
+   written (sum 1 for an answer that starts with the gold label); ``--reward correct`` is the 1/0
+   outcome on the last token;
+4. PPO: value head, per-token KL penalty, GAE, clipped updates (as in ppo_sentiment.py).
+
+Reported before and after: accuracy (with a paired bootstrap CI), macro recall and macro F1 of the
+greedy answers on the held-out messages; ``--sft_baseline true`` trains on the gold labels instead
+(cross-entropy on the label tokens: the supervised reference at equal samples).
+
+Default budget: 30 steps x 16 completions x at most 6 tokens (prompts ~70 tokens).
+
+Defaults: ``recipes/configs/ppo_classification.yaml``. The task: ``rlreward/tasks/classification.py``.
+
+Launch:
+
+    accelerate launch recipes/ppo_classification.py
+    python recipes/ppo_classification.py --reward correct --output_dir outputs/cls_outcome
+    python recipes/ppo_classification.py --sft_baseline true --output_dir outputs/cls_sft
+
+Own data: ``--dataset reviews.csv --dataset_column text --reference_column label`` (the label set is
+every label in the file).
+"""
+
+from pathlib import Path
+
+from rlreward.cli import main
+from rlreward.tasks.classification import TASK
+
+if __name__ == "__main__":
+    main(TASK, Path(__file__).parent / "configs" / "ppo_classification.yaml")

@@ -1,0 +1,89 @@
+"""Topic classification: the corpus data, the answer's label, the rewards and the macro metrics."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+from rlreward.data.topics import DEFAULT_TOPICS, load_topics, topic_examples
+from rlreward.rewards.base import evaluate_reward
+from rlreward.tasks import get_task
+from rlreward.tasks.classification import (
+    classification_items,
+    classification_metrics,
+    predicted_label,
+    spelled_share,
+)
+
+LABELS = ["ai", "food", "sports", "science"]
+
+
+def test_topics_are_single_label_deduplicated_and_split_stratified():
+    examples = topic_examples()
+    owners = Counter(t.casefold() for texts in examples.values() for t in texts)
+    assert max(owners.values()) == 1  # no utterance under two topics
+    data = load_topics(seed=0)
+    train, held_out = Counter(data["train"]["label"]), Counter(data["eval"]["label"])
+    assert set(held_out) == set(DEFAULT_TOPICS)
+    for topic in DEFAULT_TOPICS:  # each topic holds out a quarter of its (capped) messages
+        total = train[topic] + held_out[topic]
+        assert total == min(60, len(examples[topic])) and held_out[topic] == max(1, round(0.25 * total))
+    assert not set(data["train"]["text"]) & set(data["eval"]["text"])
+    row = data["eval"][0]
+    assert row["text"] in row["prompt"] and all(label in row["prompt"] for label in row["labels"])
+    assert load_topics(seed=0)["eval"]["text"] == data["eval"]["text"]  # seeded
+
+
+def test_the_answer_names_its_label_first_as_a_whole_word():
+    assert predicted_label("Sports.", LABELS) == "sports"
+    assert predicted_label("It is about food, not science", LABELS) == "food"
+    assert predicted_label("airport", LABELS) is None  # 'ai' only as a whole word
+    assert predicted_label("", LABELS) is None
+    assert spelled_share(" Spor", "sports") == pytest.approx(4 / 6)
+    assert spelled_share("science", "sports") == pytest.approx(1 / 6)
+
+
+def test_label_prefix_credits_the_gold_labels_tokens_as_they_are_written(tokenizer):
+    reward = get_task("classification").rewards["label_prefix"](tokenizer)
+    completions = ["sports", "science", "i think sports"]
+    ids = [tokenizer(c, add_special_tokens=False)["input_ids"] for c in completions]
+    out = evaluate_reward(reward, [""] * 3, completions, ids, label=["sports"] * 3)
+    assert out.sequence.tolist() == pytest.approx([1.0, 1 / 6, 0.0])
+    torch.testing.assert_close(out.tokens[0, :6], torch.full((6,), 1 / 6))  # one character per token
+    torch.testing.assert_close(out.tokens.sum(1), out.sequence)
+    correct = get_task("classification").rewards["correct"](tokenizer)
+    assert correct([""] * 3, completions, label=["sports"] * 3, labels=[LABELS] * 3) == [1.0, 0.0, 1.0]
+
+
+def test_macro_recall_and_f1_count_unanswered_items_as_wrong():
+    rows = [
+        {"completion": "food", "label": "food", "labels": LABELS},
+        {"completion": "food", "label": "sports", "labels": LABELS},
+        {"completion": "no idea", "label": "sports", "labels": LABELS},
+        {"completion": "sports", "label": "sports", "labels": LABELS},
+    ]
+    result = SimpleNamespace(rows=rows)
+    assert classification_items(result)["eval/accuracy"] == [1.0, 0.0, 0.0, 1.0]
+    metrics = classification_metrics(result)
+    # food: recall 1, precision 1/2 -> F1 2/3; sports: recall 1/3, precision 1 -> F1 1/2
+    assert metrics["eval/macro_recall"] == pytest.approx((1 + 1 / 3) / 2)
+    assert metrics["eval/macro_f1"] == pytest.approx((2 / 3 + 1 / 2) / 2)
+
+
+def test_own_dataset_needs_two_labels_and_its_columns(tmp_path):
+    task = get_task("classification")
+    path = tmp_path / "data.jsonl"
+    rows = [{"review": f"text {i}", "stars": "good" if i % 2 else "bad"} for i in range(10)]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    args = SimpleNamespace(dataset=str(path), dataset_column="review", reference_column="stars", eval_size=2)
+    data = task.load_data(args, None)
+    assert len(data["eval"]) == 2 and data["train"][0]["labels"] == ["bad", "good"]
+    with pytest.raises(ValueError, match="--dataset_column"):
+        task.load_data(
+            SimpleNamespace(dataset=str(path), dataset_column=None, reference_column="stars", eval_size=2),
+            None,
+        )
