@@ -50,7 +50,7 @@ from rlreward.data.base import DataError, load_table, train_eval_split, validate
 from rlreward.models import load_pretrained, load_tokenizer
 from rlreward.rewards.classifier import ClassifierReward
 from rlreward.rewards.process import STEP_SEPARATOR
-from rlreward.stats import auroc
+from rlreward.stats import auroc_interval
 from rlreward.trainers.pointwise import PointwiseTrainer, tokenize_rows
 
 ROOT = Path(__file__).resolve().parent
@@ -211,7 +211,8 @@ def prm_metrics(prm: ClassifierReward, solutions: datasets.Dataset) -> dict[str,
         "eval/right_steps": sum(positive) / len(positive),
     }
     if 0 < sum(positive) < len(positive):
-        out["eval/step_auroc"] = auroc(probs, positive)
+        interval = auroc_interval(probs, positive)
+        out["eval/step_auroc"], out["eval/step_auroc_low"], out["eval/step_auroc_high"] = interval
     hits, at = 0, 0
     for row in solutions:
         n = len(row["labels"])

@@ -61,7 +61,7 @@ from rlreward.data.dialogue import dialogue_feedback_log, dialogue_preference_pa
 from rlreward.models import load_pretrained, load_tokenizer
 from rlreward.rewards.base import completion_text
 from rlreward.rewards.classifier import ClassifierReward, reward_model_text
-from rlreward.stats import auroc, expected_calibration_error
+from rlreward.stats import auroc_interval, expected_calibration_error
 from rlreward.trainers.pointwise import PointwiseTrainer, shift_score_bias, tokenize_rows
 
 # ---- defaults of this recipe (a YAML or CLI flags override them) ------------------------
@@ -274,7 +274,8 @@ def feedback_metrics(
         "eval/mean_feedback": sum(targets) / len(targets),
     }
     if 0 < sum(positive) < len(positive):
-        out["eval/auc"] = auroc(scores.tolist(), positive)
+        interval = auroc_interval(scores.tolist(), positive)
+        out["eval/auc"], out["eval/auc_low"], out["eval/auc_high"] = interval
     return out
 
 

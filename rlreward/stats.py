@@ -124,3 +124,19 @@ def expected_calibration_error(probs: Sequence[float], targets: Sequence[float],
         if in_bin.any():
             total += in_bin.sum() * abs(p[in_bin].mean() - t[in_bin].mean())
     return float(total / len(p))
+
+
+def auroc_interval(
+    scores: Sequence[float], labels: Sequence[float], resamples: int = 2_000, seed: int = BOOTSTRAP_SEED
+) -> Interval:
+    """:func:`auroc` with its 95% percentile-bootstrap interval (items resampled with replacement;
+    resamples with a single class are skipped)."""
+    s, y = np.asarray(scores, dtype=np.float64), np.asarray(labels, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    values = []
+    for _ in range(resamples):
+        pick = rng.integers(0, len(s), len(s))
+        if 0 < y[pick].sum() < len(pick):
+            values.append(auroc(s[pick], y[pick]))
+    low, high = np.percentile(values, [2.5, 97.5])
+    return Interval(auroc(s, y), float(low), float(high))

@@ -131,3 +131,24 @@ def test_samples_to_threshold():
     assert stats.samples_to_threshold(xs, ys, 0.35, interpolate=True) == pytest.approx(48.0)
     with pytest.raises(ValueError, match="3 xs but 2 ys"):
         stats.samples_to_threshold([0, 1, 2], [0.0, 1.0], 0.5)
+
+
+def test_auroc_counts_ties_half_and_its_interval_brackets_it():
+    from rlreward.stats import auroc, auroc_interval
+
+    assert auroc([0.5, 0.5], [1, 0]) == 0.5
+    assert auroc([0.1, 0.2, 0.9], [0, 0, 1]) == 1.0
+    rng = np.random.default_rng(0)
+    labels = (rng.random(300) < 0.3).astype(float)
+    scores = labels + rng.normal(0, 1, 300)
+    interval = auroc_interval(scores, labels, resamples=500)
+    assert interval.low < interval.mean < interval.high and interval == auroc_interval(scores, labels, resamples=500)
+    with pytest.raises(ValueError, match="both classes"):
+        auroc([0.1, 0.2], [1, 1])
+
+
+def test_expected_calibration_error_is_zero_when_predictions_match_bin_rates():
+    from rlreward.stats import expected_calibration_error
+
+    assert expected_calibration_error([0.25] * 4, [1, 0, 0, 0]) == 0.0
+    assert expected_calibration_error([1.0, 0.0], [0, 1]) == 1.0
