@@ -23,9 +23,18 @@ Measured (default run, seed 0): accuracy 0.551 -> 0.856, margin +0.003 -> +2.32;
 pairs (30 over 128 tokens dropped). 6.5 min wall (5.4 min training) on 2 CPU cores shared with other
 jobs, which left this run half the CPU (195 CPU-seconds): about 2-3 min on 2 idle cores.
 
+``--objective pointwise`` trains on logged user feedback instead: ``(prompt, completion, feedback)``
+rows, binary (clicks, thumbs, conversions) or ratings, with sigmoid cross-entropy; binary feedback is
+class-weighted (positives x negatives/positives) and the head's bias shifted back by ``-log(weight)``
+so that the score is the calibrated log-odds of positive feedback. Default data: a chatterbot click
+log (each context shown its real reply and three others; 10% of the training labels flipped).
+Reported: held-out AUC with its bootstrap interval, expected calibration error, accuracy. Measured
+(seed 0): AUC 0.538 -> 0.820 [0.778, 0.860], ECE 0.254 -> 0.080, 2.6 min at one thread.
+
 Launch:
 
     python recipes/train_reward_model.py                                   # minilm-l6, a few minutes on CPU
+    python recipes/train_reward_model.py --objective pointwise             # clicks -> outputs/reward_model_feedback
     accelerate launch --multi_gpu --num_processes 2 recipes/train_reward_model.py   # 2 processes (not run here on CPU)
     python recipes/train_reward_model.py --config recipes/configs/train_reward_model.yaml --max_steps 20
     python recipes/train_reward_model.py --model_name_or_path smollm2-135m-instruct --use_peft \\
