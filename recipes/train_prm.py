@@ -151,16 +151,8 @@ def load_solutions(args: PRMArguments, seed: int, out: Path) -> tuple[datasets.D
         out.mkdir(parents=True, exist_ok=True)
         with open(out / "steps.jsonl", "w") as f:
             f.writelines(json.dumps(s) + "\n" for s in solutions)
-        # Split by problem: every sample of a held-out problem is held out.
-        problems = sorted({s["problem"] for s in solutions})
-        split = train_eval_split(datasets.Dataset.from_dict({"problem": problems}), eval_size, seed)
-        held_out = set(split["eval"]["problem"])
-        parts = {
-            "train": [s for s in solutions if s["problem"] not in held_out],
-            "eval": [s for s in solutions if s["problem"] in held_out],
-        }
         source = f"arithmetic policy samples ({len(solutions)} with steps; {out / 'steps.jsonl'})"
-        return datasets.DatasetDict({k: datasets.Dataset.from_list(v) for k, v in parts.items()}), source
+        return split_by_problem(solutions, eval_size, seed), source
     table = load_table(args.dataset)
     fix = {
         "completions": "rename the column with each solution's list of steps to 'completions'",
@@ -176,7 +168,23 @@ def load_solutions(args: PRMArguments, seed: int, out: Path) -> tuple[datasets.D
             )
     if len(table) < 2:
         raise DataError(f"process reward model: {args.dataset} has {len(table)} solutions; give at least 2.")
+    if "problem" in table.column_names:  # samples of one problem stay on one side (steps.jsonl has it)
+        return split_by_problem(list(table), eval_size, seed), args.dataset
     return train_eval_split(table, eval_size, seed), args.dataset
+
+
+def split_by_problem(
+    solutions: list[dict[str, Any]], eval_size: int | float, seed: int
+) -> datasets.DatasetDict:
+    """Held-out problems (a seeded share of the distinct ``problem`` values), with every sample of each."""
+    problems = sorted({s["problem"] for s in solutions})
+    split = train_eval_split(datasets.Dataset.from_dict({"problem": problems}), eval_size, seed)
+    held_out = set(split["eval"]["problem"])
+    parts = {
+        "train": [s for s in solutions if s["problem"] not in held_out],
+        "eval": [s for s in solutions if s["problem"] in held_out],
+    }
+    return datasets.DatasetDict({k: datasets.Dataset.from_list(v) for k, v in parts.items()})
 
 
 def step_rows(solutions: datasets.Dataset) -> tuple[list[Any], list[str], list[float]]:
