@@ -7,17 +7,20 @@ The algorithm, as run by default:
    training and 115 held-out messages, stratified), with the topic list in the prompt;
 2. policy: SmolLM2-135M-Instruct (chat template on) with a LoRA adapter; the reference is the same
    model, adapter off;
-3. reward, per token (``label_prefix``): the gain in the share of the gold label's characters that the
-   answer spells out from its start, so the tokens of the right label are credited as they are
-   written (sum 1 for an answer that starts with the gold label); ``--reward correct`` is the 1/0
-   outcome on the last token;
+3. reward, per token (``label_prefix``): the prefix deltas of a potential that is 1 once the first
+   label the answer names is the gold one (0 once it is another; before that, the share of the gold
+   label its unfinished last word spells), so the tokens that write the right label are credited as
+   they are written; ``--reward correct`` is the 1/0 outcome on the last token;
 4. PPO: value head, per-token KL penalty, GAE, clipped updates (as in ppo_sentiment.py).
 
 Reported before and after: accuracy (with a paired bootstrap CI), macro recall and macro F1 of the
 greedy answers on the held-out messages; ``--sft_baseline true`` trains on the gold labels instead
 (cross-entropy on the label tokens: the supervised reference at equal samples).
 
-Default budget: 30 steps x 16 completions x at most 6 tokens (prompts ~70 tokens).
+Default budget: 30 steps x 16 completions x at most 6 tokens (prompts ~90 tokens).
+
+Not yet shown to learn: SmolLM2-135M-Instruct answers "This message is about a topic" to every held-out
+message here (no label named, so every reward is 0; docs/recipes.md lists the formats probed).
 
 Defaults: ``recipes/configs/ppo_classification.yaml``. The task: ``rlreward/tasks/classification.py``.
 

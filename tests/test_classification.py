@@ -15,8 +15,8 @@ from rlreward.tasks import get_task
 from rlreward.tasks.classification import (
     classification_items,
     classification_metrics,
+    label_potential,
     predicted_label,
-    spelled_share,
 )
 
 LABELS = ["ai", "food", "sports", "science"]
@@ -43,17 +43,24 @@ def test_the_answer_names_its_label_first_as_a_whole_word():
     assert predicted_label("It is about food, not science", LABELS) == "food"
     assert predicted_label("airport", LABELS) is None  # 'ai' only as a whole word
     assert predicted_label("", LABELS) is None
-    assert spelled_share(" Spor", "sports") == pytest.approx(4 / 6)
-    assert spelled_share("science", "sports") == pytest.approx(1 / 6)
+    assert label_potential("It is about spor", "sports", LABELS) == pytest.approx(4 / 6)
+    assert label_potential("It is about s", "sports", LABELS) == pytest.approx(1 / 6)
+    assert label_potential("It is about science", "sports", LABELS) == 0.0
+    assert label_potential("It is about sports", "sports", LABELS) == 1.0
+    assert label_potential("It is about spor ", "sports", LABELS) == 0.0  # the word ended short of it
 
 
 def test_label_prefix_credits_the_gold_labels_tokens_as_they_are_written(tokenizer):
     reward = get_task("classification").rewards["label_prefix"](tokenizer)
     completions = ["sports", "science", "i think sports"]
     ids = [tokenizer(c, add_special_tokens=False)["input_ids"] for c in completions]
-    out = evaluate_reward(reward, [""] * 3, completions, ids, label=["sports"] * 3)
-    assert out.sequence.tolist() == pytest.approx([1.0, 1 / 6, 0.0])
+    out = evaluate_reward(reward, [""] * 3, completions, ids, label=["sports"] * 3, labels=[LABELS] * 3)
+    assert out.sequence.tolist() == pytest.approx([1.0, 0.0, 1.0])
     torch.testing.assert_close(out.tokens[0, :6], torch.full((6,), 1 / 6))  # one character per token
+    assert out.tokens[1, 0].item() == pytest.approx(1 / 6) and out.tokens[1].sum().item() == pytest.approx(
+        0.0
+    )
+    torch.testing.assert_close(out.tokens[2, 8:14], torch.full((6,), 1 / 6))  # credit where the label is
     torch.testing.assert_close(out.tokens.sum(1), out.sequence)
     correct = get_task("classification").rewards["correct"](tokenizer)
     assert correct([""] * 3, completions, label=["sports"] * 3, labels=[LABELS] * 3) == [1.0, 0.0, 1.0]

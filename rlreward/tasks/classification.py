@@ -7,10 +7,10 @@ label set is every label seen in the data). The answer's label is the first labe
 (case-insensitive, whole words).
 
 Rewards: ``correct`` (1 when the answer's label is the gold one, else 0: a sequence score, densified
-by ``--densify``) and ``label_prefix`` (instant: per token, the gain in the share of the gold label's
-characters that the answer spells out from its start, so every token of the right label is credited
-as it is written and a wrong label gets only what it shares with the right one's beginning; the sum
-is 1 for an answer that starts with the gold label).
+by ``--densify``) and ``label_prefix`` (instant: the prefix deltas of :func:`label_potential`, so the
+tokens that write the gold label, wherever the answer names its first label, get its credit as they
+are written, and a token that completes another label takes back what a shared beginning had earned;
+the sum is the ``correct`` score, up to a gold label left unfinished at the end).
 
 Metrics: accuracy (per item, with a paired CI), macro recall and macro F1 over the labels, and the
 share of answers that name any label.
@@ -42,13 +42,16 @@ def predicted_label(answer: str, labels: Sequence[str]) -> str | None:
     return min(found)[2] if found else None
 
 
-def spelled_share(answer: str, label: str) -> float:
-    """The share of ``label``'s characters that ``answer`` (stripped, case-folded) starts with."""
-    a, g = answer.strip().casefold(), label.casefold()
-    n = 0
-    while n < min(len(a), len(g)) and a[n] == g[n]:
-        n += 1
-    return n / len(g) if g else 0.0
+def label_potential(answer: str, gold: str, labels: Sequence[str]) -> float:
+    """How far ``answer`` has got in naming ``gold`` as its label: 1 once the first label it names is
+    the gold one, 0 once it is another; before it names any, the share of the gold label that its
+    last (possibly unfinished) word spells, when that word starts the gold label."""
+    named = predicted_label(answer, labels)
+    if named is not None:
+        return float(named == gold)
+    words = re.findall(r"\w+", answer.casefold())
+    word, target = (words[-1] if words else ""), gold.casefold()
+    return len(word) / len(target) if word and target.startswith(word) and answer[-1:].isalnum() else 0.0
 
 
 class CorrectLabel(InstantReward):
@@ -66,15 +69,19 @@ class CorrectLabel(InstantReward):
         return RewardOutput(sequence=torch.tensor(values, dtype=torch.float32))
 
 
-class SpelledLabel(InstantReward):
-    """The sequence score behind ``label_prefix``: :func:`spelled_share` of the gold label."""
+class LabelPotential(InstantReward):
+    """The sequence score behind ``label_prefix`` (:func:`label_potential` of the whole answer: 1 when
+    it names the gold label first); its prefix deltas are the per-token rewards."""
 
     name = "label_prefix"
 
-    def score(self, prompts, completions, completion_ids, label=None, **kwargs) -> RewardOutput:
-        if label is None:
-            raise ValueError("the 'label_prefix' reward needs the dataset's 'label' column.")
-        values = [spelled_share(completion_text(c), gold) for c, gold in zip(completions, label)]
+    def score(self, prompts, completions, completion_ids, label=None, labels=None, **kwargs) -> RewardOutput:
+        if label is None or labels is None:
+            raise ValueError("the 'label_prefix' reward needs the dataset's 'label' and 'labels' columns.")
+        values = [
+            label_potential(completion_text(c), gold, options)
+            for c, gold, options in zip(completions, label, labels)
+        ]
         return RewardOutput(sequence=torch.tensor(values, dtype=torch.float32))
 
 
@@ -134,7 +141,7 @@ TASK = Task(
     load_data=load_data,
     rewards={
         "correct": lambda tokenizer: CorrectLabel(),
-        "label_prefix": lambda tokenizer: PrefixDeltaReward(SpelledLabel(), TokenizerDecode(tokenizer)),
+        "label_prefix": lambda tokenizer: PrefixDeltaReward(LabelPotential(), TokenizerDecode(tokenizer)),
     },
     default_reward=("label_prefix",),
     item_metrics=classification_items,
