@@ -51,3 +51,23 @@ def test_data_order_covers_each_epoch_and_splits_prompts_with_their_completions(
     assert [r for rows_, _ in shards for r in rows_] == [r for r in step for _ in range(2)]
     seeds = [s for _, seeds_ in shards for s in seeds_]
     assert len(set(seeds)) == len(seeds)
+
+
+def test_a_prompt_ending_with_an_assistant_turn_is_continued_not_answered():
+    from conftest import PRINTABLE, char_tokenizer
+
+    from rlreward.trainers.setup import tokenize_prompt
+
+    tokenizer = char_tokenizer(PRINTABLE)
+    tokenizer.chat_template = (  # the test template, without the newline after a final assistant turn
+        "{% for m in messages %}<{{ m['role'] }}>{{ m['content'] }}"
+        "{% if not loop.last or m['role'] != 'assistant' %}{{ '\\n' }}{% endif %}{% endfor %}"
+        "{% if add_generation_prompt %}<assistant>{% endif %}"
+    )
+    user = {"role": "user", "content": "hi"}
+    answered = tokenizer.decode(tokenize_prompt(tokenizer, [user]))
+    prefilled = tokenizer.decode(
+        tokenize_prompt(tokenizer, [user, {"role": "assistant", "content": "Topic:"}])
+    )
+    assert answered == "<user>hi\n<assistant>"
+    assert prefilled == "<user>hi\n<assistant>Topic:"  # the policy writes on from "Topic:"

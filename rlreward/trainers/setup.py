@@ -24,12 +24,16 @@ def tokenize_prompt(
 ) -> list[int]:
     """A prompt's token ids as the trainers generate from them: a string or chat messages, through the
     chat template (with the assistant's generation prompt) when ``use_chat_template`` and the tokenizer
-    has one, else the plain text."""
+    has one, else the plain text. Messages that end with an assistant turn are a pre-filled answer:
+    the policy continues that turn (``continue_final_message``, TRL's convention)."""
     if isinstance(prompt, str) and not prompt.strip():
         raise ValueError("Found an empty prompt; remove empty rows from the dataset.")
     if use_chat_template and tokenizer.chat_template:
         messages = [{"role": "user", "content": prompt}] if isinstance(prompt, str) else prompt
-        text = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+        if messages and messages[-1].get("role") == "assistant":
+            text = tokenizer.apply_chat_template(messages, continue_final_message=True, tokenize=False)
+        else:
+            text = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
         return tokenizer(text, add_special_tokens=False)["input_ids"]
     if not isinstance(prompt, str):
         raise ValueError(
