@@ -89,6 +89,9 @@ def test_own_dataset_needs_two_labels_and_its_columns(tmp_path):
     args = SimpleNamespace(dataset=str(path), dataset_column="review", reference_column="stars", eval_size=2)
     data = task.load_data(args, None)
     assert len(data["eval"]) == 2 and data["train"][0]["labels"] == ["bad", "good"]
+    user, answer = data["train"][0]["messages"]  # the answer is pre-filled: the policy names the label next
+    assert "Message: text" in user["content"]
+    assert answer == {"role": "assistant", "content": "Topic:"} and "prompt" not in data["train"].column_names
     with pytest.raises(ValueError, match="--dataset_column"):
         task.load_data(
             SimpleNamespace(dataset=str(path), dataset_column=None, reference_column="stars", eval_size=2),

@@ -3,8 +3,8 @@
 Data: the chatterbot corpus's topics (each utterance labelled by its file: ``rlreward/data/topics.py``;
 10 topics, a stratified split of 347 training and 115 held-out messages), or a user's ``--dataset``
 with ``text`` and ``label`` columns (``--dataset_column`` / ``--reference_column`` name others; the
-label set is every label seen in the data). The answer's label is the first label named in it
-(case-insensitive, whole words).
+label set is every label seen in the data). The policy's answer is pre-filled with ``Topic:`` (an assistant turn the
+policy continues), and its label is the first label it names (case-insensitive, whole words).
 
 Rewards: ``correct`` (1 when the answer's label is the gold one, else 0: a sequence score, densified
 by ``--densify``) and ``label_prefix`` (instant: the prefix deltas of :func:`label_potential`, so the
@@ -85,9 +85,29 @@ class LabelPotential(InstantReward):
         return RewardOutput(sequence=torch.tensor(values, dtype=torch.float32))
 
 
+ANSWER_PREFIX = "Topic:"
+"""The policy's answer starts here: the prompt's assistant turn is pre-filled with it, so the first
+words the policy writes are its label (SmolLM2-Instruct otherwise answers "This message is about a
+topic" and names none)."""
+
+
+def as_messages(data: Any) -> Any:
+    """The ``prompt`` column as chat messages: the user's instruction, then the pre-filled answer."""
+
+    def to_chat(row: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "messages": [
+                {"role": "user", "content": row["prompt"]},
+                {"role": "assistant", "content": ANSWER_PREFIX},
+            ]
+        }
+
+    return data.map(to_chat).remove_columns("prompt")
+
+
 def load_data(args: Any, options: Any) -> Any:
     if not args.dataset:
-        return load_topics()
+        return as_messages(load_topics())
     from datasets import Dataset
 
     from rlreward.data.base import load_table, train_eval_split, validate_columns
@@ -108,7 +128,7 @@ def load_data(args: Any, options: Any) -> Any:
         {"prompt": topic_prompt(str(t), labels), "text": str(t), "label": str(y), "labels": labels}
         for t, y in zip(table[text_column], table[label_column])
     ]
-    return train_eval_split(Dataset.from_list(rows), args.eval_size, seed=0)
+    return as_messages(train_eval_split(Dataset.from_list(rows), args.eval_size, seed=0))
 
 
 def classification_items(result: Any, context: EvalContext | None = None) -> dict[str, list[float]]:
