@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -109,7 +110,11 @@ def test_own_dataset_needs_parsable_problems(tmp_path):
 def test_task_record_and_its_rewards(tokenizer):
     task = get_task("arithmetic")
     assert task.default_reward == ("outcome", "steps") and task.default_weights == (1.0, 0.5)
-    rewards = {name: factory(tokenizer) for name, factory in task.rewards.items()}
+    rewards = {name: task.rewards[name](tokenizer) for name in ("outcome", "steps")}
     assert rewards["outcome"].per_token == "terminal" and rewards["steps"].per_token == "steps"
+    # The trained PRM is read from outputs/prm_arithmetic; without one, the error says how to train it.
+    if not Path("outputs/prm_arithmetic").is_dir():
+        with pytest.raises(ValueError, match="python recipes/train_prm.py"):
+            task.rewards["prm"](tokenizer)
     assert task.reference({"reference": "x"}) == "x"
     assert format_prompt(parse_problem("1 + 2")).endswith("Compute 1 + 2\n")
