@@ -19,8 +19,8 @@ greedy answers on the held-out messages; ``--sft_baseline true`` trains on the g
 
 Default budget: 30 steps x 16 completions x at most 6 tokens (prompts ~90 tokens).
 
-Not yet shown to learn: SmolLM2-135M-Instruct answers "This message is about a topic" to every held-out
-message here (no label named, so every reward is 0; docs/recipes.md lists the formats probed).
+Not yet shown to learn: the default run (seed 0) left held-out accuracy at 0.130 -> 0.130; the policy
+recites the topic list from its first entry after the pre-filled "Topic:" (docs/recipes.md).
 
 Defaults: ``recipes/configs/ppo_classification.yaml``. The task: ``rlreward/tasks/classification.py``.
 
