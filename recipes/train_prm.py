@@ -42,39 +42,33 @@ from typing import Any
 
 import datasets
 import torch
-from transformers import AutoModelForSequenceClassification, DataCollatorWithPadding, set_seed
+from transformers import DataCollatorWithPadding, set_seed
 from trl import ModelConfig, RewardConfig, TrlParser
 
 from rlreward.cli.runner import error_line
 from rlreward.data.base import DataError, load_table, train_eval_split, validate_columns
-from rlreward.models import load_pretrained, load_tokenizer
 from rlreward.rewards.classifier import ClassifierReward
 from rlreward.rewards.process import STEP_SEPARATOR
 from rlreward.stats import auroc_interval
-from rlreward.trainers.pointwise import PointwiseTrainer, tokenize_rows
+from rlreward.trainers.pointwise import (
+    TRAINING_DEFAULTS,
+    PointwiseTrainer,
+    load_scorer,
+    refuse_finished,
+    save_scorer,
+    tokenize_rows,
+)
 
 ROOT = Path(__file__).resolve().parent
 ARITHMETIC_YAML = ROOT / "configs" / "ppo_arithmetic.yaml"
 
 DEFAULTS = dict(
+    TRAINING_DEFAULTS,
     model_name_or_path="minilm-l6",
     output_dir="outputs/prm_arithmetic",
     num_train_epochs=3,
-    per_device_train_batch_size=16,
     per_device_eval_batch_size=64,
-    learning_rate=1e-4,
-    lr_scheduler_type="linear",
-    warmup_steps=10,
     max_length=512,
-    logging_steps=10,
-    save_strategy="no",
-    eval_strategy="no",
-    report_to="none",
-    train_sampling_strategy="group_by_length",
-    remove_unused_columns=False,
-    seed=0,
-    activation_checkpointing=False,
-    bf16=torch.cuda.is_available() and torch.cuda.is_bf16_supported(),
 )
 
 
@@ -241,24 +235,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Label (or read) solutions, train, save and report; returns what ``eval.json`` holds."""
     args, config, model_args = make_parser().parse_args_and_config(argv)
     out = Path(config.output_dir)
-    if (out / "eval.json").exists():
-        raise ValueError(
-            f"{out} already holds a trained PRM; pass another --output_dir (nothing is overwritten)."
-        )
+    refuse_finished(out, "PRM")
     set_seed(config.seed)
     t0 = time.perf_counter()
     solutions, source = load_solutions(args, config.seed, out)
     data_seconds = time.perf_counter() - t0
 
-    model = load_pretrained(model_args.model_name_or_path, AutoModelForSequenceClassification, num_labels=1)
-    tokenizer = load_tokenizer(model_args.model_name_or_path)
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    model.config.pad_token_id = tokenizer.pad_token_id
-    model.config.id2label, model.config.label2id = {0: "step_correct"}, {"step_correct": 0}
-    model.config.rlreward_include_prompt = True
-    untrained = ClassifierReward(
-        model, tokenizer, include_prompt=True, per_token=None, batch_size=config.per_device_eval_batch_size
+    model, tokenizer, untrained = load_scorer(
+        model_args.model_name_or_path, "step_correct", True, config.per_device_eval_batch_size
     )
     limit = min(config.max_length or untrained.max_length, untrained.max_length)
     train, dropped = tokenize_rows(*step_rows(solutions["train"]), tokenizer, True, limit)
@@ -273,10 +257,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     t1 = time.perf_counter()
     trainer.train()
     train_seconds = time.perf_counter() - t1
-    trained = trainer.accelerator.unwrap_model(trainer.model)
-    out.mkdir(parents=True, exist_ok=True)
-    trained.save_pretrained(out)
-    tokenizer.save_pretrained(out)
+    save_scorer(trainer, tokenizer, out)
     prm = ClassifierReward(
         str(out), include_prompt=True, per_token=None, batch_size=config.per_device_eval_batch_size
     )

@@ -41,7 +41,8 @@ Launch:
         --output_dir outputs/reward_model_smollm                           # causal: single-pass per-token
     python recipes/train_reward_model.py --dataset my_pairs.jsonl          # chosen, rejected[, prompt]
 
-Writes ``<output_dir>/``: the model and tokenizer (``save_pretrained``) and ``eval.json``. Use it as
+An ``--output_dir`` that already holds a finished run (its ``eval.json``) is refused: nothing is
+overwritten. Writes ``<output_dir>/``: the model and tokenizer (``save_pretrained``) and ``eval.json``. Use it as
 ``ClassifierReward(folder, include_prompt=True)`` (``--reward outputs/reward_model_dialogue`` in an RL
 recipe whose reward keeps the prompt), with prompts in the form it was trained on: chat messages for
 the default pairs. The folder's config records ``rlreward_include_prompt``.
@@ -60,40 +61,35 @@ from typing import Any
 
 import datasets
 import torch
-from peft import PeftModel, get_peft_model
-from transformers import AutoModelForSequenceClassification, DataCollatorWithPadding, set_seed
+from peft import get_peft_model
+from transformers import DataCollatorWithPadding, set_seed
 from trl import ModelConfig, RewardConfig, RewardTrainer, TrlParser, extract_prompt, get_peft_config
 
 from rlreward.cli.runner import error_line
 from rlreward.data.base import DataError, is_chat, load_table, train_eval_split, validate_columns
 from rlreward.data.dialogue import dialogue_feedback_log, dialogue_preference_pairs
-from rlreward.models import load_pretrained, load_tokenizer
 from rlreward.rewards.base import completion_text
 from rlreward.rewards.classifier import ClassifierReward, reward_model_text
 from rlreward.stats import auroc_interval, expected_calibration_error
-from rlreward.trainers.pointwise import PointwiseTrainer, shift_score_bias, tokenize_rows
+from rlreward.trainers.pointwise import (
+    TRAINING_DEFAULTS,
+    PointwiseTrainer,
+    load_scorer,
+    refuse_finished,
+    save_scorer,
+    shift_score_bias,
+    tokenize_rows,
+)
 
 # ---- defaults of this recipe (a YAML or CLI flags override them) ------------------------
 DEFAULTS = dict(
+    TRAINING_DEFAULTS,
     model_name_or_path="minilm-l6",
     output_dir="outputs/reward_model_dialogue",
     num_train_epochs=1,
-    per_device_train_batch_size=16,
     per_device_eval_batch_size=32,
-    learning_rate=1e-4,
-    lr_scheduler_type="linear",
-    warmup_steps=10,
     max_length=128,
-    logging_steps=10,
-    save_strategy="no",
-    eval_strategy="no",
-    report_to="none",
-    train_sampling_strategy="group_by_length",  # batches of similar length: a third of the padding on CPU
-    remove_unused_columns=False,  # keeps the "length" column the sampler reads; the collator ignores it
     lora_task_type="SEQ_CLS",
-    seed=0,
-    activation_checkpointing=False,  # small models: it only costs time (TRL turns it on by default)
-    bf16=torch.cuda.is_available() and torch.cuda.is_bf16_supported(),  # TRL's default bf16=True fails on CPU
 )
 
 
@@ -293,6 +289,7 @@ def train_pointwise(args: RewardModelArguments, config: Any, model_args: ModelCo
     if config.output_dir == DEFAULTS["output_dir"]:  # the pairwise default: keep that model
         config.output_dir = FEEDBACK_OUTPUT_DIR
     out = Path(config.output_dir)
+    refuse_finished(out, "reward model")
     model, tokenizer, untrained = load_backbone(args, config, model_args)
     source = args.dataset or "built-in chatterbot click log"
     rows = load_feedback(args, config.seed)
@@ -329,17 +326,12 @@ def train_pointwise(args: RewardModelArguments, config: Any, model_args: ModelCo
     trainer.train()
     train_seconds = time.perf_counter() - t0
 
-    trained = trainer.accelerator.unwrap_model(trainer.model)
-    if isinstance(trained, PeftModel):
-        trained = trained.merge_and_unload()
     # Weighting positives by w moves the optimal logit to log-odds + log(w): shift it back.
-    calibrated = pos_weight == 1.0 or shift_score_bias(trained, -math.log(pos_weight))
-    trainer.accelerator.wait_for_everyone()
-    if not trainer.accelerator.is_main_process:
+    calibrated = save_scorer(
+        trainer, tokenizer, out, lambda m: pos_weight == 1.0 or shift_score_bias(m, -math.log(pos_weight))
+    )
+    if calibrated is None:  # not the main process
         return {}
-    out.mkdir(parents=True, exist_ok=True)
-    trained.save_pretrained(out)
-    tokenizer.save_pretrained(out)
     reward = ClassifierReward(
         str(out),
         include_prompt=args.include_prompt,
@@ -381,21 +373,9 @@ def load_backbone(
     """The backbone with a fresh one-logit head, its tokenizer, and the untrained model as a ClassifierReward."""
     set_seed(config.seed)  # the fresh reward head is random
     dtype = getattr(torch, model_args.dtype) if model_args.dtype not in (None, "auto") else torch.float32
-    model = load_pretrained(
-        model_args.model_name_or_path, AutoModelForSequenceClassification, num_labels=1, dtype=dtype
+    return load_scorer(
+        model_args.model_name_or_path, "reward", args.include_prompt, config.per_device_eval_batch_size, dtype
     )
-    tokenizer = load_tokenizer(model_args.model_name_or_path)
-    if tokenizer.pad_token is None:  # batching needs one; ClassifierReward makes the same choice
-        tokenizer.pad_token = tokenizer.eos_token
-    model.config.pad_token_id = tokenizer.pad_token_id
-    model.config.id2label, model.config.label2id = {0: "reward"}, {"reward": 0}
-    model.config.rlreward_include_prompt = args.include_prompt  # how RL recipes should score with it
-
-    untrained = ClassifierReward(
-        model, tokenizer, include_prompt=args.include_prompt, per_token=None,
-        batch_size=config.per_device_eval_batch_size,
-    )  # fmt: skip
-    return model, tokenizer, untrained
 
 
 def make_parser() -> TrlParser:
@@ -412,6 +392,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if args.objective == "pointwise":
         return train_pointwise(args, config, model_args)
     out = Path(config.output_dir)
+    refuse_finished(out, "reward model")
 
     # ---- model and tokenizer ---------------------------------------------------------------
     model, tokenizer, untrained = load_backbone(args, config, model_args)
@@ -442,15 +423,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     train_seconds = time.perf_counter() - t0
 
     # ---- save and report -------------------------------------------------------------------
-    trained = trainer.accelerator.unwrap_model(trainer.model)
-    if isinstance(trained, PeftModel):  # LoRA: a plain classifier folder, loadable without PEFT
-        trained = trained.merge_and_unload()
-    trainer.accelerator.wait_for_everyone()
-    if not trainer.accelerator.is_main_process:
+    if save_scorer(trainer, tokenizer, out) is None:  # LoRA merged: a plain classifier folder
         return {}
-    out.mkdir(parents=True, exist_ok=True)
-    trained.save_pretrained(out)
-    tokenizer.save_pretrained(out)
     after = pairwise_accuracy(
         ClassifierReward(
             str(out), include_prompt=args.include_prompt, per_token=None,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -107,14 +106,16 @@ def test_own_dataset_needs_parsable_problems(tmp_path):
         load_data(args, ArithmeticArguments())
 
 
-def test_task_record_and_its_rewards(tokenizer):
+def test_task_record_and_its_rewards(tokenizer, monkeypatch, tmp_path):
+    from rlreward.tasks import arithmetic
+
     task = get_task("arithmetic")
     assert task.default_reward == ("outcome", "steps") and task.default_weights == (1.0, 0.5)
     rewards = {name: task.rewards[name](tokenizer) for name in ("outcome", "steps")}
     assert rewards["outcome"].per_token == "terminal" and rewards["steps"].per_token == "steps"
-    # The trained PRM is read from outputs/prm_arithmetic; without one, the error says how to train it.
-    if not Path("outputs/prm_arithmetic").is_dir():
-        with pytest.raises(ValueError, match="python recipes/train_prm.py"):
-            task.rewards["prm"](tokenizer)
+    # The trained PRM is read from DEFAULT_PRM; without one, the error says how to train it.
+    monkeypatch.setattr(arithmetic, "DEFAULT_PRM", str(tmp_path / "no_prm"))
+    with pytest.raises(ValueError, match="python recipes/train_prm.py"):
+        task.rewards["prm"](tokenizer)
     assert task.reference({"reference": "x"}) == "x"
     assert format_prompt(parse_problem("1 + 2")).endswith("Compute 1 + 2\n")

@@ -267,6 +267,9 @@ def test_pointwise_run_learns_clicks_and_saves_a_calibrated_classifier_reward(tm
     # The bias shift undoes the class weight: predicted click rate near the real one, not near 1/2.
     assert abs(report["after"]["eval/mean_probability"] - report["after"]["eval/mean_feedback"]) < 0.15
     check_scores_match_training_text(recipe, out, PROMPTS, GOOD)
+    with pytest.raises(ValueError, match="already holds a trained reward model"):  # nothing is overwritten
+        recipe.main(["--objective", "pointwise", "--model_name_or_path", str(base), "--dataset", str(log),
+                     "--output_dir", str(out)])  # fmt: skip
 
 
 def test_class_weight_moves_the_optimal_logit_by_its_log_and_the_shift_undoes_it():

@@ -168,6 +168,18 @@ def load_dialogue(
     return train_eval_split(datasets.Dataset.from_list(rows), eval_size, seed)
 
 
+def reply_pool(rows: list[dict[str, Any]], needs: str) -> tuple[dict[str, set[str]], list[tuple[int, str]]]:
+    """Every real reply to each context (case-folded) and the ``(conversation, reply)`` pool that
+    "replies from elsewhere" are drawn from; ``needs`` starts the error when one conversation is all there is."""
+    replies_by_prompt: dict[str, set[str]] = {}
+    for row in rows:
+        replies_by_prompt.setdefault(row["prompt"], set()).add(row["reference"].casefold())
+    pool = [(row["conversation_id"], row["reference"]) for row in rows]
+    if len({conversation for conversation, _ in pool}) < 2:
+        raise DataError(f"{needs} replies from at least two conversations; pass more categories.")
+    return replies_by_prompt, pool
+
+
 def dialogue_preference_pairs(
     seed: int = 0,
     *,
@@ -200,14 +212,7 @@ def dialogue_preference_pairs(
             f"format={format!r} is not a TRL preference format; pass 'standard' or 'conversational'."
         )
     rows = dialogue_examples(categories, max_context_turns)
-    replies_by_prompt: dict[str, set[str]] = {}
-    for row in rows:
-        replies_by_prompt.setdefault(row["prompt"], set()).add(row["reference"].casefold())
-    pool = [(row["conversation_id"], row["reference"]) for row in rows]
-    if len({conversation for conversation, _ in pool}) < 2:
-        raise DataError(
-            "preference pairs need replies from at least two conversations; pass more categories."
-        )
+    replies_by_prompt, pool = reply_pool(rows, "preference pairs need")
     rng = random.Random(seed)
     pairs = []
     for row in rows:
@@ -271,12 +276,7 @@ def dialogue_feedback_log(
     if not 0 <= flip < 0.5:
         raise DataError(f"flip={flip!r} must be in [0, 0.5): more flips than that invert the labels.")
     rows = dialogue_examples(categories, max_context_turns)
-    replies_by_prompt: dict[str, set[str]] = {}
-    for row in rows:
-        replies_by_prompt.setdefault(row["prompt"], set()).add(row["reference"].casefold())
-    pool = [(row["conversation_id"], row["reference"]) for row in rows]
-    if len({conversation for conversation, _ in pool}) < 2:
-        raise DataError("a feedback log needs replies from at least two conversations; pass more categories.")
+    replies_by_prompt, pool = reply_pool(rows, "a feedback log needs")
     contexts = train_eval_split(datasets.Dataset.from_list(rows), eval_size, seed)
     rng = random.Random(seed)
 

@@ -64,7 +64,9 @@ def shift_score_bias(model: Any, delta: float) -> bool:
 
     Weighting positives by ``w`` moves the loss's optimal logit to ``log-odds + log(w)``, so
     ``shift_score_bias(model, -log(w))`` after training makes the score the log-odds again."""
-    head = getattr(model, "classifier", None) or getattr(model, "score", None)
+    head = getattr(model, "classifier", None)
+    if head is None:
+        head = getattr(model, "score", None)
     while head is not None and not isinstance(head, torch.nn.Linear):  # e.g. RoBERTa's classification head
         head = getattr(head, "out_proj", None)
     if head is None or head.bias is None:
@@ -72,3 +74,77 @@ def shift_score_bias(model: Any, delta: float) -> bool:
     with torch.no_grad():
         head.bias += delta
     return True
+
+
+TRAINING_DEFAULTS = dict(
+    per_device_train_batch_size=16,
+    learning_rate=1e-4,
+    lr_scheduler_type="linear",
+    warmup_steps=10,
+    logging_steps=10,
+    save_strategy="no",
+    eval_strategy="no",
+    report_to="none",
+    train_sampling_strategy="group_by_length",  # batches of similar length: a third of the padding on CPU
+    remove_unused_columns=False,  # keeps the "length" column the sampler reads; the collator ignores it
+    seed=0,
+    activation_checkpointing=False,  # small models: it only costs time (TRL turns it on by default)
+    bf16=torch.cuda.is_available() and torch.cuda.is_bf16_supported(),  # TRL's default bf16=True fails on CPU
+)
+"""The training arguments the reward-model recipes share (each adds its model, output and lengths)."""
+
+
+def load_scorer(
+    name: str, label: str, include_prompt: bool, batch_size: int, dtype: torch.dtype = torch.float32
+) -> tuple[Any, Any, Any]:
+    """A backbone with a fresh one-logit head named ``label``, its tokenizer (with a pad token), and the
+    untrained model as a :class:`~rlreward.rewards.classifier.ClassifierReward`. The model's config
+    records ``include_prompt``, which RL recipes read to score with it the way it was trained."""
+    from transformers import AutoModelForSequenceClassification
+
+    from rlreward.models import load_pretrained, load_tokenizer
+    from rlreward.rewards.classifier import ClassifierReward
+
+    model = load_pretrained(name, AutoModelForSequenceClassification, num_labels=1, dtype=dtype)
+    tokenizer = load_tokenizer(name)
+    if tokenizer.pad_token is None:  # batching needs one; ClassifierReward makes the same choice
+        tokenizer.pad_token = tokenizer.eos_token
+    model.config.pad_token_id = tokenizer.pad_token_id
+    model.config.id2label, model.config.label2id = {0: label}, {label: 0}
+    model.config.rlreward_include_prompt = include_prompt
+    untrained = ClassifierReward(
+        model, tokenizer, include_prompt=include_prompt, per_token=None, batch_size=batch_size
+    )
+    return model, tokenizer, untrained
+
+
+def save_scorer(trainer: Any, tokenizer: Any, out: Any, finish: Any = None) -> Any:
+    """Unwrap the trained model (LoRA merged: a plain classifier folder, loadable without PEFT), apply
+    ``finish(model)`` if given, and save it with the tokenizer to ``out`` on the main process.
+    Returns ``finish``'s result, or None on the other processes."""
+    from pathlib import Path
+
+    from peft import PeftModel
+
+    trained = trainer.accelerator.unwrap_model(trainer.model)
+    if isinstance(trained, PeftModel):
+        trained = trained.merge_and_unload()
+    result = finish(trained) if finish is not None else True
+    trainer.accelerator.wait_for_everyone()
+    if not trainer.accelerator.is_main_process:
+        return None
+    Path(out).mkdir(parents=True, exist_ok=True)
+    trained.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    return result
+
+
+def refuse_finished(out: Any, what: str) -> None:
+    """A ``ValueError`` naming the fix when ``out`` already holds a finished run (its ``eval.json``):
+    a run never overwrites another's results."""
+    from pathlib import Path
+
+    if (Path(out) / "eval.json").exists():
+        raise ValueError(
+            f"{out} already holds a trained {what}; pass another --output_dir (nothing is overwritten)."
+        )
