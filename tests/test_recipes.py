@@ -471,6 +471,74 @@ def test_eval_steps_logs_held_out_task_metrics_like_the_final_evaluation(toy_tas
         assert steps[-1][key] == pytest.approx(result["after"][key])
 
 
+def test_robustness_flags_noise_training_not_evaluation(toy_task, tiny_chat_model, tmp_path):
+    """--reward_noise/--reward_flip wrap the training reward (evaluation stays clean); --prompt_noise
+    corrupts the training prompts only, --eval_prompt_noise the held-out ones."""
+    from rlreward.cli import runner
+    from rlreward.rewards.shaping import NoisyReward
+
+    seen = {}
+    real = runner.HeldOutMetrics
+
+    def spy(task, rewards, options, temperature):
+        seen["rewards"] = rewards
+        return real(task, rewards, options, temperature)
+
+    clean_dir, noisy_dir = tmp_path / "clean", tmp_path / "noisy"
+    base = ["--model_name_or_path", str(tiny_chat_model), *TINY]
+    args, config, options = parse_args(PPOConfig, [*base, "--output_dir", str(clean_dir)], extra=(toy_task.options,))
+    clean = run_task(toy_task, args, config, options)
+    flags = [*base, "--output_dir", str(noisy_dir), "--reward_noise", "0.5", "--reward_flip", "0.3"]
+    flags += ["--prompt_noise", "0.5"]
+    args, config, options = parse_args(PPOConfig, flags, extra=(toy_task.options,))
+    runner.HeldOutMetrics = spy
+    try:
+        noisy = run_task(toy_task, args, config, options)
+    finally:
+        runner.HeldOutMetrics = real
+    assert all(isinstance(r, NoisyReward) and r.sigma == 0.5 and r.flip == 0.3 for r in seen["rewards"])
+    assert seen["rewards"][0].calls >= 1  # training scored through the noise
+    # The base policy's evaluation is the same: held-out prompts and rewards are clean.
+    assert noisy["before"] == clean["before"]
+    held_out = [json.loads(line)["prompt"] for line in (noisy_dir / "samples_before.jsonl").read_text().splitlines()]
+    assert held_out == ["say i", "say j"]
+    # Training prompts are corrupted (the same for every seed), held-out ones only when asked.
+    data = toy_data(None, None)
+    train, held = runner.robustness_prompts(args, data["train"], data["eval"])
+    assert train["prompt"] != data["train"]["prompt"] and held["prompt"] == data["eval"]["prompt"]
+    args.eval_prompt_noise = 1.0
+    assert runner.robustness_prompts(args, data["train"], data["eval"])[1]["prompt"] != data["eval"]["prompt"]
+
+
+def test_corrupt_text_drops_and_misspells_about_the_rate_deterministically():
+    from rlreward.data.noise import corrupt_prompts, corrupt_text, lengthen_prompts
+
+    text = " ".join(["sentence"] * 2000)
+    noisy = corrupt_text(text, 0.2, seed=3)
+    assert noisy == corrupt_text(text, 0.2, seed=3) != corrupt_text(text, 0.2, seed=4)
+    assert corrupt_text(text, 0.0) == text
+    words = noisy.split(" ")
+    dropped = 2000 - len(words)
+    misspelt = sum(w != "sentence" for w in words)
+    assert 0.2 * 2000 / 3 * 0.8 < dropped < 0.2 * 2000 / 3 * 1.2  # a third of the noisy words dropped
+    assert 0.2 * 2000 * 2 / 3 * 0.8 < misspelt < 0.2 * 2000 * 2 / 3 * 1.2
+    assert all(abs(len(w) - len("sentence")) <= 1 for w in words)  # one typo per word
+    import datasets
+
+    ds = datasets.Dataset.from_dict({"prompt": [f"row {i} has several words in it" for i in range(6)]})
+    rows = corrupt_prompts(ds, 0.5, seed=0)["prompt"]
+    assert rows != ds["prompt"] and rows == corrupt_prompts(ds, 0.5, seed=0)["prompt"]
+    chat = datasets.Dataset.from_dict(
+        {"messages": [[{"role": "system", "content": "be brief and kind"}, {"role": "user", "content": "tell me a joke"}]]}
+    )
+    turns = corrupt_prompts(chat, 1.0)["messages"][0]
+    assert turns[0]["content"] == "be brief and kind" and turns[1]["content"] != "tell me a joke"
+    assert corrupt_text("a b c", 1.0) == "c"
+    longer = lengthen_prompts(ds, 3, seed=0)["prompt"]
+    assert all(p.count("\n") == 2 and p.endswith(ds["prompt"][i]) for i, p in enumerate(longer))
+    assert all(ds["prompt"][i] not in p.split("\n")[:2] for i, p in enumerate(longer))
+
+
 def test_paired_differences_are_the_mean_change_with_a_bootstrap_interval():
     from rlreward.cli.runner import paired_differences
 
@@ -573,6 +641,11 @@ BAD_INPUTS = {
     "sft without references": (["--sft_baseline", "true"], "no reference outputs"),
     "unknown model": (["--model_name_or_path", "no-such-model-xyz"], "not a registry name"),
     "missing checkpoint": (["--resume_from_checkpoint", "{tmp}/nope"], "is not a checkpoint folder"),
+    "negative reward noise": (["--reward_noise", "-0.1"], "--reward_noise -0.1 must be >= 0"),
+    "flip share above 1": (["--reward_flip", "1.5"], "--reward_flip 1.5 must be a share"),
+    "unknown flip mode": (["--reward_flip_mode", "invert"], "pass sign or label"),
+    "prompt noise above 1": (["--prompt_noise", "2"], "--prompt_noise 2.0 must be a share of words"),
+    "length factor 0": (["--prompt_length_factor", "0"], "must be a whole number >= 1"),
 }
 
 

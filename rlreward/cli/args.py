@@ -84,6 +84,38 @@ class ScriptArguments:
         default=False,
         metadata={"help": "Replace a finished or partial run in output_dir (otherwise the run refuses)."},
     )
+    reward_noise: float = field(
+        default=0.0,
+        metadata={
+            "help": "Robustness experiments: Gaussian noise on every training reward, sigma x the reward's running "
+            "std (rlreward.rewards.NoisyReward; split over the tokens of per-token rewards). Evaluation stays clean."
+        },
+    )
+    reward_flip: float = field(
+        default=0.0,
+        metadata={"help": "Robustness experiments: the share of training rewards flipped (see --reward_flip_mode)."},
+    )
+    reward_flip_mode: str = field(
+        default="sign",
+        metadata={"help": "sign: R -> -R; label (pass/fail rewards in {0, 1}): R -> 1 - R."},
+    )
+    prompt_noise: float = field(
+        default=0.0,
+        metadata={
+            "help": "Robustness experiments: the share of words in the training prompts dropped or misspelt "
+            "(rlreward.data.noise)."
+        },
+    )
+    eval_prompt_noise: float = field(
+        default=0.0, metadata={"help": "The same on the held-out prompts (0: clean)."}
+    )
+    prompt_length_factor: int = field(
+        default=1,
+        metadata={
+            "help": "Robustness experiments: plain-text prompts (sentiment) made N times longer with N - 1 other "
+            "prompts of the same split before each, one per line."
+        },
+    )
     num_threads: int | None = field(
         default=None,
         metadata={

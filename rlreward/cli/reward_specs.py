@@ -106,20 +106,39 @@ def reward_specs(args: Any, task: Any) -> tuple[list[str], list[float] | None]:
 
 
 def check_rewards(args: Any, task: Any) -> None:
-    """Every ``--reward`` spec and weight checked before the model loads."""
+    """Every ``--reward`` spec and weight, and the reward-noise flags, checked before the model loads."""
     specs, _ = reward_specs(args, task)
     for spec in specs:
         check_reward_spec(spec, task.rewards)
+    if getattr(args, "reward_noise", 0.0) < 0:
+        raise ValueError(f"--reward_noise {args.reward_noise} must be >= 0 (a multiple of the reward's std).")
+    if not 0 <= getattr(args, "reward_flip", 0.0) <= 1:
+        raise ValueError(f"--reward_flip {args.reward_flip} must be a share in [0, 1].")
+    if getattr(args, "reward_flip_mode", "sign") not in ("sign", "label"):
+        raise ValueError(f"--reward_flip_mode {args.reward_flip_mode!r}: pass sign or label.")
 
 
 def build_reward(
-    args: Any, tokenizer: Any, task: Any
+    args: Any, tokenizer: Any, task: Any, seed: int = 0
 ) -> tuple[list[InstantReward], list[float] | None, list[str]]:
-    """The rewards, weights and specs of a run (see :func:`reward_specs`)."""
+    """The rewards, weights and specs of a run (see :func:`reward_specs`).
+
+    With ``--reward_noise`` or ``--reward_flip`` each reward is wrapped in a
+    :class:`~rlreward.rewards.shaping.NoisyReward` (its own noise stream: ``seed``, then the reward's
+    position), so training sees noisy rewards and evaluation, where rewards are frozen, clean ones.
+    """
     specs, weights = reward_specs(args, task)
     rewards = [
         as_instant(load_reward(s, tokenizer, task.rewards, args.reward_label, task.classifier)) for s in specs
     ]
+    sigma, flip = getattr(args, "reward_noise", 0.0), getattr(args, "reward_flip", 0.0)
+    if sigma or flip:
+        from rlreward.rewards.shaping import NoisyReward
+
+        rewards = [
+            NoisyReward(r, sigma=sigma, flip=flip, flip_mode=args.reward_flip_mode, seed=seed * 1000 + i)
+            for i, r in enumerate(rewards)
+        ]
     return rewards, weights, specs
 
 

@@ -162,6 +162,23 @@ def _check_modes(args: ScriptArguments, task: Task) -> None:
         raise ValueError(
             "--sft_baseline runs on one process; launch it with python, not accelerate --num_processes."
         )
+    for flag in ("prompt_noise", "eval_prompt_noise"):
+        if not 0 <= getattr(args, flag) <= 1:
+            raise ValueError(f"--{flag} {getattr(args, flag)} must be a share of words in [0, 1].")
+    if args.prompt_length_factor < 1:
+        raise ValueError(f"--prompt_length_factor {args.prompt_length_factor} must be a whole number >= 1.")
+
+
+def robustness_prompts(args: ScriptArguments, train: Any, held_out: Any) -> tuple[Any, Any]:
+    """Longer prompts (both splits) and typos (training, and held-out when asked) for robustness runs."""
+    from rlreward.data.noise import corrupt_prompts, lengthen_prompts
+
+    if args.prompt_length_factor > 1:
+        train = lengthen_prompts(train, args.prompt_length_factor, seed=0)
+        held_out = lengthen_prompts(held_out, args.prompt_length_factor, seed=1)
+    # The noise does not follow the training seed: every seed trains on the same noisy prompts.
+    train = corrupt_prompts(train, args.prompt_noise, seed=0)
+    return train, corrupt_prompts(held_out, args.eval_prompt_noise, seed=1)
 
 
 def run_task(
@@ -194,8 +211,9 @@ def run_task(
     if len(held_out) == 0:
         raise ValueError("--eval_size 0 leaves nothing to evaluate; pass at least 1.")
     held_out = held_out.select(range(min(args.eval_size, len(held_out))))
+    train, held_out = robustness_prompts(args, train, held_out)
     model, tokenizer = load_causal_lm(args.model_name_or_path, dtype=resolve_dtype(args.dtype))
-    rewards, weights, specs = build_reward(args, tokenizer, task)
+    rewards, weights, specs = build_reward(args, tokenizer, task, seed=config.seed)
     temperature = args.eval_temperature if args.eval_temperature is not None else config.temperature
     curve = HeldOutMetrics(task, rewards, options, temperature)
     trainer = trainer_class(
