@@ -163,9 +163,9 @@ def child(argv: Sequence[str]) -> None:
     args, config, *rest = parse_args(config_class, flags, default_config=yaml_path, extra=extra)
     options = rest[0] if rest else None
     # The runner holds its held-out items to itself: select the same ones (its code, its order).
-    data = task.load_data(args, options)
-    held_out = data["eval"].select(range(min(args.eval_size, len(data["eval"]))))
-    held_out = robustness_prompts(args, data["train"], held_out)[1]  # robustness flags, as the runner does
+    held_out = task.load_data(args, options)["eval"]
+    held_out = held_out.select(range(min(args.eval_size, len(held_out))))
+    held_out = robustness_prompts(args, held_out, held_out=True)  # the robustness flags, as the runner does
     temperature = args.eval_temperature if args.eval_temperature is not None else config.temperature
     metrics = ITEM_METRICS[a.task]
     curve_path = Path(config.output_dir) / "heldout.jsonl"

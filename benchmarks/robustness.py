@@ -82,6 +82,28 @@ def _after_items(record: dict[str, Any], variant: str, seed: int, metric: str) -
     return record["runs"][variant][seed]["after"][metric]
 
 
+def _drops(
+    record: dict[str, Any], clean: dict[str, Any], variant: str, seeds: list, metric: str
+) -> np.ndarray:
+    """Per item, ``after(setting) - after(clean)``, the seeds one after another."""
+    return np.concatenate(
+        [
+            np.subtract(_after_items(record, variant, s, metric), _after_items(clean, variant, s, metric))
+            for s in seeds
+        ]
+    )
+
+
+def _median_seed_degradation(entry: dict[str, Any]) -> str:
+    """The degradation interval of the median seed (by its mean), or "" where there is none."""
+    if "degradation" not in entry:
+        return ""
+    per_seed = entry["degradation"]
+    values = {s: d["mean"] for s, d in per_seed.items()}
+    median_seed = sorted(values, key=lambda s: (values[s], s))[(len(values) - 1) // 2]
+    return stats.Interval(**per_seed[median_seed]).fmt()
+
+
 def analyse(records: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """Per setting and method: metric after, change; against ``clean``: degradation and interaction."""
     first = next(iter(records.values()))
@@ -112,22 +134,11 @@ def analyse(records: dict[str, dict[str, Any]]) -> dict[str, Any]:
                     for s in seeds
                 }
                 entry[variant]["degradation"] = per_seed
-                entry[variant]["degradation_median"] = stats.median_range([d["mean"] for d in per_seed.values()])
+                entry[variant]["degradation_median"] = stats.median_range(
+                    [d["mean"] for d in per_seed.values()]
+                )
             # instant's drop minus terminal's drop, per item, pooled over seeds (same items each seed)
-            a = np.concatenate(
-                [
-                    np.subtract(_after_items(record, "instant", s, metric), _after_items(clean, "instant", s, metric))
-                    for s in seeds
-                ]
-            )
-            b = np.concatenate(
-                [
-                    np.subtract(
-                        _after_items(record, "terminal", s, metric), _after_items(clean, "terminal", s, metric)
-                    )
-                    for s in seeds
-                ]
-            )
+            a, b = (_drops(record, clean, v, seeds, metric) for v in ("instant", "terminal"))
             entry["interaction"] = stats.paired_bootstrap_ci(a, b)._asdict()
         out["settings"][name] = entry
     return out
@@ -146,14 +157,6 @@ def markdown(task: str, analysis: dict[str, Any], settings: dict[str, Any]) -> s
         "|---|---|---|---|---|---|---|",
     ]
     for name, e in analysis["settings"].items():
-        def degradation(variant: str) -> str:
-            if "degradation" not in e[variant]:
-                return ""
-            per_seed = e[variant]["degradation"]
-            values = {s: d["mean"] for s, d in per_seed.items()}
-            median_seed = sorted(values, key=lambda s: (values[s], s))[(len(values) - 1) // 2]
-            return stats.Interval(**per_seed[median_seed]).fmt()
-
         versus = stats.Interval(**e["instant_vs_terminal"]).fmt() if e["instant_vs_terminal"] else ""
         inter = stats.Interval(**e["interaction"]).fmt() if "interaction" in e else ""
         cells = [
@@ -161,8 +164,8 @@ def markdown(task: str, analysis: dict[str, Any], settings: dict[str, Any]) -> s
             stats.fmt_median_range(e["terminal"]["after"]),
             stats.fmt_median_range(e["instant"]["after"]),
             versus,
-            degradation("terminal"),
-            degradation("instant"),
+            _median_seed_degradation(e["terminal"]),
+            _median_seed_degradation(e["instant"]),
             inter,
         ]
         lines.append("| " + " | ".join(cells) + " |")
@@ -221,7 +224,9 @@ def benchmark(
     out = Path(output_dir) / task
     out.mkdir(parents=True, exist_ok=True)
     plot(task, analysis, out / f"robustness_{task}.png")
-    (out / "robustness.json").write_text(json.dumps({"task": task, "analysis": analysis}, indent=1, default=str))
+    (out / "robustness.json").write_text(
+        json.dumps({"task": task, "analysis": analysis}, indent=1, default=str)
+    )
     (out / "robustness.md").write_text(table)
     return {"analysis": analysis, "table": table}
 
@@ -230,7 +235,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     argv = list(sys.argv[1:] if argv is None else argv)
     flags = argv[argv.index("--") + 1 :] if "--" in argv else []
     argv = argv[: argv.index("--")] if "--" in argv else argv
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--task", required=True, choices=[t for t in dvs.ITEM_METRICS if t != "dialogue"])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--settings", nargs="+", default=["clean", "sigma=0.5", "flip=0.3"])
@@ -249,7 +256,16 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     if "clean" not in a.settings:
         print("note: without the clean setting there is no degradation to report.", file=sys.stderr)
     result = benchmark(
-        a.task, a.seeds, a.settings, a.steps, a.trainer, a.eval_every, flags, a.output_dir, a.flip_mode, a.overwrite
+        a.task,
+        a.seeds,
+        a.settings,
+        a.steps,
+        a.trainer,
+        a.eval_every,
+        flags,
+        a.output_dir,
+        a.flip_mode,
+        a.overwrite,
     )
     print(result["table"])
     return result

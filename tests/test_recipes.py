@@ -471,7 +471,7 @@ def test_eval_steps_logs_held_out_task_metrics_like_the_final_evaluation(toy_tas
         assert steps[-1][key] == pytest.approx(result["after"][key])
 
 
-def test_robustness_flags_noise_training_not_evaluation(toy_task, tiny_chat_model, tmp_path):
+def test_robustness_flags_noise_training_not_evaluation(toy_task, tiny_chat_model, tmp_path, monkeypatch):
     """--reward_noise/--reward_flip wrap the training reward (evaluation stays clean); --prompt_noise
     corrupts the training prompts only, --eval_prompt_noise the held-out ones."""
     from rlreward.cli import runner
@@ -491,11 +491,8 @@ def test_robustness_flags_noise_training_not_evaluation(toy_task, tiny_chat_mode
     flags = [*base, "--output_dir", str(noisy_dir), "--reward_noise", "0.5", "--reward_flip", "0.3"]
     flags += ["--prompt_noise", "0.5"]
     args, config, options = parse_args(PPOConfig, flags, extra=(toy_task.options,))
-    runner.HeldOutMetrics = spy
-    try:
-        noisy = run_task(toy_task, args, config, options)
-    finally:
-        runner.HeldOutMetrics = real
+    monkeypatch.setattr(runner, "HeldOutMetrics", spy)
+    noisy = run_task(toy_task, args, config, options)
     assert all(isinstance(r, NoisyReward) and r.sigma == 0.5 and r.flip == 0.3 for r in seen["rewards"])
     assert seen["rewards"][0].calls >= 1  # training scored through the noise
     # The base policy's evaluation is the same: held-out prompts and rewards are clean.
@@ -504,10 +501,10 @@ def test_robustness_flags_noise_training_not_evaluation(toy_task, tiny_chat_mode
     assert held_out == ["say i", "say j"]
     # Training prompts are corrupted (the same for every seed), held-out ones only when asked.
     data = toy_data(None, None)
-    train, held = runner.robustness_prompts(args, data["train"], data["eval"])
+    train, held = runner.robustness_prompts(args, data["train"]), runner.robustness_prompts(args, data["eval"], True)
     assert train["prompt"] != data["train"]["prompt"] and held["prompt"] == data["eval"]["prompt"]
     args.eval_prompt_noise = 1.0
-    assert runner.robustness_prompts(args, data["train"], data["eval"])[1]["prompt"] != data["eval"]["prompt"]
+    assert runner.robustness_prompts(args, data["eval"], held_out=True)["prompt"] != data["eval"]["prompt"]
 
 
 def test_corrupt_text_drops_and_misspells_about_the_rate_deterministically():

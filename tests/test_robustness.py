@@ -15,11 +15,21 @@ rob = load_benchmark("robustness")
 def test_settings_parse_to_recipe_flags_and_bad_ones_say_the_fix():
     assert rob.setting_flags("clean", "sign", 24) == []
     assert rob.setting_flags("sigma=0.3", "sign", 24) == ["--reward_noise", "0.3"]
-    assert rob.setting_flags("flip=0.1", "label", 24) == ["--reward_flip", "0.1", "--reward_flip_mode", "label"]
+    assert rob.setting_flags("flip=0.1", "label", 24) == [
+        "--reward_flip",
+        "0.1",
+        "--reward_flip_mode",
+        "label",
+    ]
     assert rob.setting_flags("typos_eval=0.2", "sign", 24) == [
         "--prompt_noise", "0.2", "--eval_prompt_noise", "0.2",
     ]  # fmt: skip
-    assert rob.setting_flags("long=4", "sign", 24) == ["--prompt_length_factor", "4", "--max_new_tokens", "48"]
+    assert rob.setting_flags("long=4", "sign", 24) == [
+        "--prompt_length_factor",
+        "4",
+        "--max_new_tokens",
+        "48",
+    ]
     for bad, message in [("noise=1", "use clean"), ("sigma", "use clean"), ("sigma=x", "not a number"),
                          ("long=1.5", "whole number"), ("clean=1", "use clean")]:  # fmt: skip
         with pytest.raises(ValueError, match=message):
@@ -30,7 +40,9 @@ def record(after: dict[str, dict[int, list[float]]]) -> dict:
     """A dense_vs_sparse record with per-item metric ``m`` after training, per variant and seed."""
     import numpy as np
 
-    per_run = {v: {s: {"after": float(np.mean(x))} for s, x in by_seed.items()} for v, by_seed in after.items()}
+    per_run = {
+        v: {s: {"after": float(np.mean(x))} for s, x in by_seed.items()} for v, by_seed in after.items()
+    }
     summary = {
         v: {
             "after": (float(np.median([np.mean(x) for x in by_seed.values()])), 0.0, 1.0),
@@ -42,7 +54,10 @@ def record(after: dict[str, dict[int, list[float]]]) -> dict:
     summary["instant"]["versus_terminal_median_seed"] = {"mean": 0.0, "low": 0.0, "high": 0.0}
     summary["instant"]["versus_terminal_median"] = (0.0, 0.0, 0.0)
     runs = {v: {s: {"after": {"m": x}} for s, x in by_seed.items()} for v, by_seed in after.items()}
-    return {"analysis": {"metric": "m", "seeds": [0, 1], "per_run": per_run, "summary": summary}, "runs": runs}
+    return {
+        "analysis": {"metric": "m", "seeds": [0, 1], "per_run": per_run, "summary": summary},
+        "runs": runs,
+    }
 
 
 def test_degradation_and_interaction_on_hand_made_runs():
@@ -64,8 +79,24 @@ def test_degradation_and_interaction_on_hand_made_runs():
 
 
 def test_smoke_clean_and_reward_noise(tiny_sentiment_policy, tmp_path, capsys):  # noqa: F811
-    flags = ["--batch_size", "4", "--mini_batch_size", "4", "--micro_batch_size", "4", "--max_new_tokens", "6"]
-    flags += ["--eval_size", "4", "--learning_rate", "0.05", "--model_name_or_path", str(tiny_sentiment_policy)]
+    flags = [
+        "--batch_size",
+        "4",
+        "--mini_batch_size",
+        "4",
+        "--micro_batch_size",
+        "4",
+        "--max_new_tokens",
+        "6",
+    ]
+    flags += [
+        "--eval_size",
+        "4",
+        "--learning_rate",
+        "0.05",
+        "--model_name_or_path",
+        str(tiny_sentiment_policy),
+    ]
     argv = ["--task", "sentiment", "--seeds", "0", "--steps", "2", "--eval_every", "1"]
     argv += ["--settings", "clean", "sigma=0.5", "--output_dir", str(tmp_path), "--", *flags]
     result = rob.main(argv)

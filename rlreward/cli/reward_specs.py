@@ -110,11 +110,11 @@ def check_rewards(args: Any, task: Any) -> None:
     specs, _ = reward_specs(args, task)
     for spec in specs:
         check_reward_spec(spec, task.rewards)
-    if getattr(args, "reward_noise", 0.0) < 0:
+    if args.reward_noise < 0:
         raise ValueError(f"--reward_noise {args.reward_noise} must be >= 0 (a multiple of the reward's std).")
-    if not 0 <= getattr(args, "reward_flip", 0.0) <= 1:
+    if not 0 <= args.reward_flip <= 1:
         raise ValueError(f"--reward_flip {args.reward_flip} must be a share in [0, 1].")
-    if getattr(args, "reward_flip_mode", "sign") not in ("sign", "label"):
+    if args.reward_flip_mode not in ("sign", "label"):
         raise ValueError(f"--reward_flip_mode {args.reward_flip_mode!r}: pass sign or label.")
 
 
@@ -131,12 +131,13 @@ def build_reward(
     rewards = [
         as_instant(load_reward(s, tokenizer, task.rewards, args.reward_label, task.classifier)) for s in specs
     ]
-    sigma, flip = getattr(args, "reward_noise", 0.0), getattr(args, "reward_flip", 0.0)
-    if sigma or flip:
+    if args.reward_noise or args.reward_flip:
         from rlreward.rewards.shaping import NoisyReward
 
         rewards = [
-            NoisyReward(r, sigma=sigma, flip=flip, flip_mode=args.reward_flip_mode, seed=seed * 1000 + i)
+            NoisyReward(
+                r, args.reward_noise, args.reward_flip, args.reward_flip_mode, seed=seed * 1000 + i
+            )
             for i, r in enumerate(rewards)
         ]
     return rewards, weights, specs

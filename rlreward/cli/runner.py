@@ -169,16 +169,15 @@ def _check_modes(args: ScriptArguments, task: Task) -> None:
         raise ValueError(f"--prompt_length_factor {args.prompt_length_factor} must be a whole number >= 1.")
 
 
-def robustness_prompts(args: ScriptArguments, train: Any, held_out: Any) -> tuple[Any, Any]:
-    """Longer prompts (both splits) and typos (training, and held-out when asked) for robustness runs."""
+def robustness_prompts(args: ScriptArguments, split: Any, held_out: bool = False) -> Any:
+    """One split with the robustness flags applied: longer prompts (both splits), typos (training with
+    ``--prompt_noise``, held-out with ``--eval_prompt_noise``). The noise does not follow the training
+    seed: every seed sees the same prompts."""
     from rlreward.data.noise import corrupt_prompts, lengthen_prompts
 
-    if args.prompt_length_factor > 1:
-        train = lengthen_prompts(train, args.prompt_length_factor, seed=0)
-        held_out = lengthen_prompts(held_out, args.prompt_length_factor, seed=1)
-    # The noise does not follow the training seed: every seed trains on the same noisy prompts.
-    train = corrupt_prompts(train, args.prompt_noise, seed=0)
-    return train, corrupt_prompts(held_out, args.eval_prompt_noise, seed=1)
+    seed = int(held_out)
+    split = lengthen_prompts(split, args.prompt_length_factor, seed=seed)
+    return corrupt_prompts(split, args.eval_prompt_noise if held_out else args.prompt_noise, seed=seed)
 
 
 def run_task(
@@ -211,7 +210,7 @@ def run_task(
     if len(held_out) == 0:
         raise ValueError("--eval_size 0 leaves nothing to evaluate; pass at least 1.")
     held_out = held_out.select(range(min(args.eval_size, len(held_out))))
-    train, held_out = robustness_prompts(args, train, held_out)
+    train, held_out = robustness_prompts(args, train), robustness_prompts(args, held_out, held_out=True)
     model, tokenizer = load_causal_lm(args.model_name_or_path, dtype=resolve_dtype(args.dtype))
     rewards, weights, specs = build_reward(args, tokenizer, task, seed=config.seed)
     temperature = args.eval_temperature if args.eval_temperature is not None else config.temperature

@@ -101,7 +101,9 @@ def lengthen_prompts(dataset: Any, factor: int, seed: int = 0) -> Any:
         )
     n = len(dataset)
     if n < factor:
-        raise DataError(f"--prompt_length_factor {factor} needs at least {factor} prompts; the split has {n}.")
+        raise DataError(
+            f"--prompt_length_factor {factor} needs at least {factor} prompts; the split has {n}."
+        )
     prompts = list(dataset["prompt"])
 
     def longer(row: dict, i: int) -> dict:
