@@ -18,7 +18,8 @@ its training and held-out items (the recipe's own data, prompt format and limits
 
 Per-item metrics: sentiment, VADER compound (-1..1); QA, SQuAD token F1 (0-1) and exact match
 (pass/fail); translation, sentence chrF (0-100); codegen, every unit test passed (pass/fail);
-dialogue, the reward model's score (skipped when ``outputs/reward_model_dialogue`` does not exist).
+dialogue, the reward model's score (skipped when ``outputs/reward_model_dialogue`` does not exist);
+classification, whether the first label the answer names is the gold one (pass/fail).
 
 Run (the recipe's flags after ``--``; each task a few minutes on 2 CPU cores with ``--limit 32``):
 
@@ -92,6 +93,12 @@ def _passes(rows, context) -> list[float]:
     return [float(ok) for ok in passes(rows)]
 
 
+def _correct_label(rows, context) -> list[float]:
+    from rlreward.tasks.classification import predicted_label
+
+    return [float(predicted_label(r["completion"], r["labels"]) == r["label"]) for r in rows]
+
+
 def _reward_model(rows, context) -> list[float]:
     from rlreward.tasks.dialogue import REWARD_MODEL_NAME
 
@@ -107,6 +114,7 @@ ITEM_METRICS: dict[str, list[ItemMetric]] = {
     "translation": [ItemMetric("chrf", CONTINUOUS, _chrf)],
     "codegen": [ItemMetric("pass", PASS_FAIL, _passes)],
     "dialogue": [ItemMetric("reward_model", CONTINUOUS, _reward_model)],
+    "classification": [ItemMetric("accuracy", PASS_FAIL, _correct_label)],
 }
 
 

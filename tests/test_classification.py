@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from rlreward.data.topics import DEFAULT_TOPICS, load_topics, topic_examples
+from rlreward.data.topics import DEFAULT_TOPICS, label_order, load_topics, topic_examples
 from rlreward.rewards.base import evaluate_reward
 from rlreward.tasks import get_task
 from rlreward.tasks.classification import (
@@ -36,6 +36,20 @@ def test_topics_are_single_label_deduplicated_and_split_stratified():
     row = data["eval"][0]
     assert row["text"] in row["prompt"] and all(label in row["prompt"] for label in row["labels"])
     assert load_topics(seed=0)["eval"]["text"] == data["eval"]["text"]  # seeded
+
+
+def test_each_prompt_lists_the_topics_in_its_own_seeded_order():
+    data = load_topics(seed=0)["train"]
+    orders = [tuple(row["labels"]) for row in data]
+    assert all(sorted(o) == sorted(DEFAULT_TOPICS) for o in orders)
+    assert len(set(orders)) > len(orders) // 2  # not one fixed order
+    first = Counter(o[0] for o in orders)  # no topic is listed first much more often than a tenth
+    assert max(first.values()) < 0.25 * len(orders)
+    row = data[0]
+    assert f"Topics: {', '.join(row['labels'])}." in row["prompt"]  # the prompt lists the row's order
+    assert label_order(DEFAULT_TOPICS, row["text"]) == row["labels"]  # a function of the text alone
+    fixed = load_topics(seed=0, shuffle_labels=False)["train"]
+    assert {tuple(r["labels"]) for r in fixed} == {DEFAULT_TOPICS}
 
 
 def test_the_answer_names_its_label_first_as_a_whole_word():
@@ -88,7 +102,8 @@ def test_own_dataset_needs_two_labels_and_its_columns(tmp_path):
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     args = SimpleNamespace(dataset=str(path), dataset_column="review", reference_column="stars", eval_size=2)
     data = task.load_data(args, None)
-    assert len(data["eval"]) == 2 and data["train"][0]["labels"] == ["bad", "good"]
+    assert len(data["eval"]) == 2 and all(sorted(r["labels"]) == ["bad", "good"] for r in data["train"])
+    assert {tuple(r["labels"]) for r in data["train"]} == {("bad", "good"), ("good", "bad")}  # per-row order
     user, answer = data["train"][0]["messages"]  # the answer is pre-filled: the policy names the label next
     assert "Message: text" in user["content"]
     assert answer == {"role": "assistant", "content": "Topic:"} and "prompt" not in data["train"].column_names

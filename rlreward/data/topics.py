@@ -7,7 +7,10 @@ than 200 characters: code listings). Large topics are capped (``per_label``, a s
 labels stay balanced, and the split is stratified: each topic holds out the same share.
 
 Columns: ``prompt`` (the instruction with the label list, then the message), ``text`` (the
-message), ``label`` (the gold topic) and ``labels`` (every topic, in the prompt's order).
+message), ``label`` (the gold topic) and ``labels`` (every topic, in the prompt's order). Each prompt
+lists the topics in its own seeded order (``shuffle_labels``): with one fixed order a small policy
+answers with the list's first topic whatever the message, so that answer is right for one topic in
+ten and there is nothing for RL to contrast.
 """
 
 from __future__ import annotations
@@ -33,6 +36,13 @@ def topic_prompt(text: str, labels: tuple[str, ...] | list[str]) -> str:
     )
 
 
+def label_order(labels: tuple[str, ...] | list[str], text: str, seed: int = 0) -> list[str]:
+    """``labels`` in an order drawn from ``text`` and ``seed`` alone (the same message, the same order)."""
+    order = list(labels)
+    random.Random(f"{seed}:{text}").shuffle(order)
+    return order
+
+
 def topic_examples(topics: tuple[str, ...] | list[str] = DEFAULT_TOPICS) -> dict[str, list[str]]:
     """Distinct, single-topic utterances of each topic's corpus file, in corpus order."""
     seen: dict[str, set[str]] = {}
@@ -55,8 +65,13 @@ def load_topics(
     per_label: int = 60,
     eval_fraction: float = 0.25,
     seed: int = 0,
+    shuffle_labels: bool = True,
 ) -> datasets.DatasetDict:
-    """Stratified ``train`` / ``eval`` splits of :func:`topic_examples`, at most ``per_label`` per topic."""
+    """Stratified ``train`` / ``eval`` splits of :func:`topic_examples`, at most ``per_label`` per topic.
+
+    ``shuffle_labels``: each prompt lists the topics in its own order (:func:`label_order`); ``False``
+    lists them in ``topics``'s order everywhere.
+    """
     if len(topics) < 2:
         raise DataError(f"topic classification needs at least two topics, got {list(topics)}.")
     if not 0 < eval_fraction < 1:
@@ -70,9 +85,11 @@ def load_topics(
             raise DataError(f"topic {topic!r} has {len(texts)} usable utterances; drop it from the topics.")
         cut = max(1, round(eval_fraction * len(texts)))
         for split, part in (("eval", texts[:cut]), ("train", texts[cut:])):
-            splits[split] += [
-                {"prompt": topic_prompt(t, labels), "text": t, "label": topic, "labels": labels} for t in part
-            ]
+            for t in part:
+                order = label_order(labels, t, seed) if shuffle_labels else labels
+                splits[split].append(
+                    {"prompt": topic_prompt(t, order), "text": t, "label": topic, "labels": order}
+                )
     for rows in splits.values():
         rng.shuffle(rows)
     return datasets.DatasetDict({k: datasets.Dataset.from_list(v) for k, v in splits.items()})

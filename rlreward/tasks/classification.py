@@ -24,7 +24,7 @@ from typing import Any
 
 import torch
 
-from rlreward.data.topics import load_topics, topic_prompt
+from rlreward.data.topics import label_order, load_topics, topic_prompt
 from rlreward.rewards.base import InstantReward, RewardOutput, completion_text
 from rlreward.rewards.process import TokenizerDecode
 from rlreward.rewards.shaping import PrefixDeltaReward
@@ -124,10 +124,10 @@ def load_data(args: Any, options: Any) -> Any:
         raise ValueError(
             f"classification: {args.dataset} has {len(labels)} distinct label(s); give at least 2."
         )
-    rows = [
-        {"prompt": topic_prompt(str(t), labels), "text": str(t), "label": str(y), "labels": labels}
-        for t, y in zip(table[text_column], table[label_column])
-    ]
+    rows = []
+    for t, y in zip(table[text_column], table[label_column]):
+        order = label_order(labels, str(t))
+        rows.append({"prompt": topic_prompt(str(t), order), "text": str(t), "label": str(y), "labels": order})
     return as_messages(train_eval_split(Dataset.from_list(rows), args.eval_size, seed=0))
 
 
