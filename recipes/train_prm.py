@@ -8,7 +8,11 @@ The algorithm, as run by default:
    policy's own samples are labelled by the task's exact checker (first-error semantics): the first
    ``--num_problems`` training problems of ``recipes/configs/ppo_arithmetic.yaml``, ``--samples``
    completions each at ``--temperature``; a sample with no step line is left out. They are written to
-   ``<output_dir>/steps.jsonl`` (so that later runs can pass it as ``--dataset``);
+   ``<output_dir>/steps.jsonl`` (so that later runs can pass it as ``--dataset``). ``--synthetic N``
+   adds N solutions the checker labels without sampling, to the training side only: the reference
+   steps of the recipe's training problems (not the held-out ones), two in three with one step's
+   result off by 1-3 or its operand miscopied, and the steps after it continuing from that total
+   (so wrong too); held-out solutions stay the policy's own samples;
 2. rows: one per step, the text ``prompt + prefix_i`` where ``prefix_i`` is the steps up to ``i``
    joined by newlines (``rlreward.rewards.process.step_prefixes``: exactly what ``ProcessReward``
    scores at RL time), the target the step's label;
@@ -34,6 +38,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import random
 import sys
 import time
 from dataclasses import dataclass, field
@@ -89,12 +94,21 @@ class PRMArguments:
     num_problems: int = field(default=128, metadata={"help": "Built-in data: training problems to sample."})
     samples: int = field(default=4, metadata={"help": "Built-in data: completions per problem."})
     temperature: float = field(default=1.0, metadata={"help": "Built-in data: sampling temperature."})
+    synthetic: int = field(
+        default=0,
+        metadata={
+            "help": "Arithmetic: add this many checker-labelled training solutions built from the recipe's "
+            "training problems (reference steps, two in three with one step perturbed); held-out data unchanged."
+        },
+    )
 
     def __post_init__(self):
         if self.eval_size <= 0:
             raise ValueError(f"--eval_size must be > 0 to report held-out step AUROC, got {self.eval_size}.")
         if self.num_problems < 2 or self.samples < 1:
             raise ValueError("--num_problems must be at least 2 and --samples at least 1.")
+        if self.synthetic < 0:
+            raise ValueError(f"--synthetic must be >= 0 (solutions to add), got {self.synthetic}.")
 
 
 # ------------------------------------------------------------------------------------------ data
@@ -135,6 +149,61 @@ def sample_solutions(args: PRMArguments, seed: int) -> list[dict[str, Any]]:
                 }
             )
     return solutions
+
+
+def perturbed_solution(problem: Any, rng: random.Random) -> tuple[list[str], list[float]]:
+    """The reference steps of ``problem``; two times in three, one step goes wrong and stays wrong.
+
+    The wrong step has its result off by 1-3, or its operand miscopied (with the arithmetic of the
+    miscopied operand right); later steps continue from the wrong total, correctly computed, and are
+    labelled wrong too (first-error semantics). Returns the step lines and their labels.
+    """
+    steps = problem.steps()
+    error = rng.randrange(len(steps)) if rng.random() < 2 / 3 else len(steps)
+    lines, labels, total = [], [], steps[0][0]
+    for k, (_, op, operand, _) in enumerate(steps):
+        if k == error and rng.random() < 0.5:
+            operand = max(0, operand + rng.choice([-2, -1, 1, 2]))
+        result = total + operand if op == "+" else total - operand
+        if k == error and operand == steps[k][2]:
+            result += rng.choice([-3, -2, -1, 1, 2, 3])
+        lines.append(f"{total} {op} {operand} = {result}")
+        labels.append(float(k < error))
+        total = result
+    return lines, labels
+
+
+def synthetic_solutions(count: int, exclude: set[str], seed: int) -> list[dict[str, Any]]:
+    """``count`` checker-labelled solutions of the arithmetic recipe's training problems (not ``exclude``)."""
+    import yaml
+
+    from rlreward.tasks.arithmetic import ArithmeticArguments, generated_splits, parse_problem
+
+    settings = yaml.safe_load(ARITHMETIC_YAML.read_text())
+    options = ArithmeticArguments(**{k: settings[k] for k in ArithmeticArguments.__dataclass_fields__})
+    train = [
+        r for r in generated_splits(options, settings["eval_size"])["train"] if r["problem"] not in exclude
+    ]
+    rng = random.Random(seed)
+    out = []
+    for i in range(count):
+        row = train[i % len(train)]
+        lines, labels = perturbed_solution(parse_problem(row["problem"]), rng)
+        out.append(
+            {"prompt": row["prompt"], "completions": lines, "labels": labels, "problem": row["problem"]}
+        )
+    return out
+
+
+def add_synthetic(solutions: datasets.DatasetDict, count: int, seed: int) -> datasets.DatasetDict:
+    """``solutions`` with ``count`` synthetic ones added to ``train`` (none of the held-out problems)."""
+    if not count:
+        return solutions
+    held_out = set(solutions["eval"]["problem"]) if "problem" in solutions["eval"].column_names else set()
+    extra = synthetic_solutions(count, held_out, seed)
+    columns = solutions["train"].column_names
+    train = list(solutions["train"]) + [{k: row.get(k) for k in columns} for row in extra]
+    return datasets.DatasetDict({"train": datasets.Dataset.from_list(train), "eval": solutions["eval"]})
 
 
 def load_solutions(args: PRMArguments, seed: int, out: Path) -> tuple[datasets.DatasetDict, str]:
@@ -239,6 +308,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     set_seed(config.seed)
     t0 = time.perf_counter()
     solutions, source = load_solutions(args, config.seed, out)
+    solutions = add_synthetic(solutions, args.synthetic, config.seed)
+    if args.synthetic:
+        source += f" + {args.synthetic} synthetic checker-labelled training solutions"
     data_seconds = time.perf_counter() - t0
 
     model, tokenizer, untrained = load_scorer(

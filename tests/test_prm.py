@@ -152,3 +152,40 @@ def test_bad_stepwise_rows_are_one_line_errors(tmp_path):
     )  # fmt: skip
     assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr[-2000:]
     assert "give one label per step" in done.stderr.strip().splitlines()[-1]
+
+
+def test_synthetic_solutions_carry_the_exact_checkers_labels_and_skip_held_out_problems():
+    import random
+
+    from rlreward.tasks.arithmetic import check_completion, parse_problem
+
+    recipe = load_recipe()
+    rows = recipe.synthetic_solutions(300, exclude={"5 + 3 - 2"}, seed=0)
+    wrong_at = []
+    for row in rows:
+        check = check_completion(parse_problem(row["problem"]), "\n".join(row["completions"]))
+        assert [float(ok) for _, _, ok in check.lines[: check.judged]] == row["labels"]  # the checker agrees
+        assert row["prompt"].endswith(f"Compute {row['problem']}\n")
+        wrong_at.append(row["labels"].index(0.0) if 0.0 in row["labels"] else None)
+    assert "5 + 3 - 2" not in {r["problem"] for r in rows}
+    share_right = wrong_at.count(None) / len(rows)
+    assert 0.25 < share_right < 0.42  # one in three stays right
+    assert {0, 1} <= set(wrong_at)  # errors at every step of the recipe's 3-term problems
+    lines, labels = recipe.perturbed_solution(parse_problem("4 + 7 - 2"), random.Random(3))
+    assert len(lines) == len(labels) == 2 and labels == sorted(labels, reverse=True)
+
+
+def test_synthetic_solutions_join_the_training_split_only():
+    recipe = load_recipe()
+    import datasets
+
+    steps = {"prompt": ["p"], "completions": [["1 + 1 = 2"]], "labels": [[1.0]], "problem": ["1 + 1"]}
+    solutions = datasets.DatasetDict(
+        {"train": datasets.Dataset.from_dict(steps), "eval": datasets.Dataset.from_dict(steps)}
+    )
+    grown = recipe.add_synthetic(solutions, 5, seed=0)
+    assert len(grown["train"]) == 6 and len(grown["eval"]) == 1
+    assert "1 + 1" not in grown["train"]["problem"][1:]
+    assert recipe.add_synthetic(solutions, 0, seed=0) is solutions
+    with pytest.raises(ValueError, match="--synthetic"):
+        recipe.PRMArguments(synthetic=-1)
