@@ -135,6 +135,7 @@ def build(args, variant: str, seed: int, settings: dict):
         temperature=settings["temperature"],
         learning_rate=args.learning_rate,
         kl_coef=args.kl_coef,
+        baseline_per_source=args.baseline_per_source and len(rewards) > 1,
         save_steps=0,
         sample_steps=0,
         progress_bar=False,
@@ -143,6 +144,32 @@ def build(args, variant: str, seed: int, settings: dict):
         model, rewards, splits["train"], config, tokenizer=tokenizer, reward_weights=weights
     )
     return trainer, splits["eval"]
+
+
+def run_settings(args, variant: str) -> dict:
+    """What a run's result depends on, beyond its variant and seed: stored with it, checked on reuse."""
+    keys = ["model", "steps", "batch_size", "k", "learning_rate", "kl_coef", "eval_every", "eval_size"]
+    keys.append("curve_size")
+    if variant != "outcome":
+        keys += ["step_weight", "baseline_per_source"]
+    if variant == "outcome+prm":
+        keys.append("prm")
+    return {key: getattr(args, key) for key in keys}
+
+
+def reuse(path: Path, args, variant: str) -> dict:
+    """A finished run's result, refusing one made with other settings (an old file without them is taken)."""
+    result = json.loads(path.read_text())
+    stored, wanted = result.get("settings"), run_settings(args, variant)
+    if stored is not None and stored != wanted:
+        changed = ", ".join(
+            f"--{k} {stored.get(k)} -> {wanted[k]}" for k in wanted if stored.get(k) != wanted[k]
+        )
+        raise SystemExit(
+            f"error: {path} was run with other settings ({changed}); pass another --output_dir "
+            "(or --overwrite to replace it)."
+        )
+    return result
 
 
 def run(args, variant: str, seed: int, settings: dict, base: list[float] | None) -> dict:
@@ -284,6 +311,11 @@ def main() -> None:
     parser.add_argument("--learning_rate", type=float, default=3e-4)
     parser.add_argument("--kl_coef", type=float, default=0.05)
     parser.add_argument("--step_weight", type=float, default=0.5)
+    parser.add_argument(
+        "--baseline_per_source",
+        action="store_true",
+        help="Step-reward variants: a leave-one-out baseline per reward source, then summed (PRIME).",
+    )
     parser.add_argument("--eval_every", type=int, default=8)
     parser.add_argument("--eval_size", type=int, default=None, help="Held-out problems (the recipe's).")
     parser.add_argument(
@@ -320,13 +352,14 @@ def main() -> None:
         for variant in args.variants:
             path = out / f"run_{variant}_{seed}.json"
             if path.is_file() and not args.overwrite:
-                runs[(variant, seed)] = json.loads(path.read_text())
+                runs[(variant, seed)] = reuse(path, args, variant)
                 continue
             print(f"run {variant} seed {seed}", flush=True)
             result = run(args, variant, seed, settings, base)
             if base is None:
                 base = result["base"]
                 base_file.write_text(json.dumps(base))
+            result["settings"] = run_settings(args, variant)
             path.write_text(json.dumps(result))
             runs[(variant, seed)] = result
     analysis = analyse(runs, args.seeds, args.steps * args.batch_size, base)

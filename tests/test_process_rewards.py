@@ -241,3 +241,37 @@ def test_analysis_compares_every_step_reward_variant_with_outcome_only_per_seed(
     table = bench.markdown(analysis, SimpleNamespace(k=4, steps=4, batch_size=16, curve_size=4, eval_size=4),
                            {"num_terms": 3, "digits": 1, "shots": 2, "eval_size": 4})  # fmt: skip
     assert "| 0 | outcome+prm | -0.250" in table and "32 (0.50x)" in table
+
+
+def test_a_finished_run_is_reused_only_with_the_settings_it_was_run_with(tmp_path):
+    import argparse
+    import json
+
+    bench = _benchmark_module()
+    args = argparse.Namespace(
+        model=None,
+        steps=12,
+        batch_size=16,
+        k=4,
+        learning_rate=3e-4,
+        kl_coef=0.05,
+        eval_every=4,
+        eval_size=None,
+        curve_size=64,
+        step_weight=0.5,
+        baseline_per_source=False,
+        prm="p",
+    )
+    path = tmp_path / "run_outcome+steps_0.json"
+    path.write_text(json.dumps({"after": [1], "settings": bench.run_settings(args, "outcome+steps")}))
+    assert bench.reuse(path, args, "outcome+steps")["after"] == [1]
+    # outcome-only runs do not depend on the step weight: shared between folders of different weights
+    (tmp_path / "run_outcome_0.json").write_text(
+        json.dumps({"settings": bench.run_settings(args, "outcome")})
+    )
+    args.step_weight = 0.2
+    assert "settings" in bench.reuse(tmp_path / "run_outcome_0.json", args, "outcome")
+    with pytest.raises(SystemExit, match=r"--step_weight 0.5 -> 0.2.*another --output_dir"):
+        bench.reuse(path, args, "outcome+steps")
+    path.write_text(json.dumps({"after": [0]}))  # written before settings were stored: taken as it is
+    assert bench.reuse(path, args, "outcome+steps")["after"] == [0]
