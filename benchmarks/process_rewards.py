@@ -135,6 +135,8 @@ def build(args, variant: str, seed: int, settings: dict):
         temperature=settings["temperature"],
         learning_rate=args.learning_rate,
         kl_coef=args.kl_coef,
+        advantage_estimator=args.advantage_estimator,
+        scale_rewards=args.scale_rewards,
         baseline_per_source=args.baseline_per_source and len(rewards) > 1,
         save_steps=0,
         sample_steps=0,
@@ -146,10 +148,13 @@ def build(args, variant: str, seed: int, settings: dict):
     return trainer, splits["eval"]
 
 
+LATER_DEFAULTS = {"advantage_estimator": "rloo", "scale_rewards": False}  # not stored at first
+
+
 def run_settings(args, variant: str) -> dict:
     """What a run's result depends on, beyond its variant and seed: stored with it, checked on reuse."""
     keys = ["model", "steps", "batch_size", "k", "learning_rate", "kl_coef", "eval_every", "eval_size"]
-    keys.append("curve_size")
+    keys += ["curve_size", "advantage_estimator", "scale_rewards"]
     if variant != "outcome":
         keys += ["step_weight", "baseline_per_source"]
     if variant == "outcome+prm":
@@ -161,6 +166,8 @@ def reuse(path: Path, args, variant: str) -> dict:
     """A finished run's result, refusing one made with other settings (an old file without them is taken)."""
     result = json.loads(path.read_text())
     stored, wanted = result.get("settings"), run_settings(args, variant)
+    if stored is not None:  # settings added after the file was written had their defaults then
+        stored = {key: stored.get(key, LATER_DEFAULTS.get(key)) for key in wanted}
     if stored is not None and stored != wanted:
         changed = ", ".join(
             f"--{k} {stored.get(k)} -> {wanted[k]}" for k in wanted if stored.get(k) != wanted[k]
@@ -314,7 +321,13 @@ def main() -> None:
     parser.add_argument(
         "--baseline_per_source",
         action="store_true",
-        help="Step-reward variants: a leave-one-out baseline per reward source, then summed (PRIME).",
+        help="Step-reward variants: the group baseline (and GRPO's scaling) per reward source, then "
+        "summed (PRIME). With rloo, or grpo without --scale_rewards, it changes nothing: the baseline "
+        "is linear.",
+    )
+    parser.add_argument("--advantage_estimator", choices=("rloo", "grpo"), default="rloo")
+    parser.add_argument(
+        "--scale_rewards", action="store_true", help="grpo: divide by the group's std per position."
     )
     parser.add_argument("--eval_every", type=int, default=8)
     parser.add_argument("--eval_size", type=int, default=None, help="Held-out problems (the recipe's).")

@@ -260,6 +260,8 @@ def test_a_finished_run_is_reused_only_with_the_settings_it_was_run_with(tmp_pat
         curve_size=64,
         step_weight=0.5,
         baseline_per_source=False,
+        advantage_estimator="rloo",
+        scale_rewards=False,
         prm="p",
     )
     path = tmp_path / "run_outcome+steps_0.json"
