@@ -165,16 +165,16 @@ def run_settings(args, variant: str) -> dict:
 def reuse(path: Path, args, variant: str) -> dict:
     """A finished run's result, refusing one made with other settings (an old file without them is taken)."""
     result = json.loads(path.read_text())
-    stored, wanted = result.get("settings"), run_settings(args, variant)
-    if stored is not None:  # settings added after the file was written had their defaults then
-        stored = {key: stored.get(key, LATER_DEFAULTS.get(key)) for key in wanted}
-    if stored is not None and stored != wanted:
-        changed = ", ".join(
-            f"--{k} {stored.get(k)} -> {wanted[k]}" for k in wanted if stored.get(k) != wanted[k]
-        )
+    if "settings" not in result:
+        return result
+    wanted = run_settings(args, variant)
+    # settings added after the file was written had their defaults then
+    stored = {key: result["settings"].get(key, LATER_DEFAULTS.get(key)) for key in wanted}
+    changed = [f"--{key} {stored[key]} -> {wanted[key]}" for key in wanted if stored[key] != wanted[key]]
+    if changed:
         raise SystemExit(
-            f"error: {path} was run with other settings ({changed}); pass another --output_dir "
-            "(or --overwrite to replace it)."
+            f"error: {path} was run with other settings ({', '.join(changed)}); pass another "
+            "--output_dir (or --overwrite to replace it)."
         )
     return result
 
@@ -360,21 +360,22 @@ def main() -> None:
     if base is None and args.base_from:  # the probe's greedy pass: the same problems, the same policy
         base = json.loads(Path(args.base_from).read_text())["greedy"]["items"]
         base_file.write_text(json.dumps(base))
-    runs = {}
-    for seed in args.seeds:
-        for variant in args.variants:
-            path = out / f"run_{variant}_{seed}.json"
-            if path.is_file() and not args.overwrite:
-                runs[(variant, seed)] = reuse(path, args, variant)
-                continue
-            print(f"run {variant} seed {seed}", flush=True)
-            result = run(args, variant, seed, settings, base)
-            if base is None:
-                base = result["base"]
-                base_file.write_text(json.dumps(base))
-            result["settings"] = run_settings(args, variant)
-            path.write_text(json.dumps(result))
-            runs[(variant, seed)] = result
+    paths = {(v, seed): out / f"run_{v}_{seed}.json" for seed in args.seeds for v in args.variants}
+    runs = {  # every finished run checked before anything runs
+        key: reuse(path, args, key[0]) for key, path in paths.items() if path.is_file() and not args.overwrite
+    }
+    for (variant, seed), path in paths.items():
+        if (variant, seed) in runs:
+            continue
+        print(f"run {variant} seed {seed}", flush=True)
+        result = run(args, variant, seed, settings, base)
+        if base is None:
+            base = result["base"]
+            base_file.write_text(json.dumps(base))
+        result["settings"] = run_settings(args, variant)
+        path.write_text(json.dumps(result))
+        runs[(variant, seed)] = result
+    runs = {key: runs[key] for key in paths}  # seed-major order, as before
     analysis = analyse(runs, args.seeds, args.steps * args.batch_size, base)
     (out / "results.json").write_text(json.dumps({"args": vars(args), "analysis": analysis}, indent=2))
     table = markdown(analysis, args, settings)
