@@ -13,11 +13,16 @@ The algorithm, as run by default:
    steps of the recipe's training problems (not the held-out ones), two in three with one step's
    result off by 1-3 or its operand miscopied, and the steps after it continuing from that total
    (so wrong too); held-out solutions stay the policy's own samples;
-2. rows: one per step, the text ``prompt + prefix_i`` where ``prefix_i`` is the steps up to ``i``
-   joined by newlines (``rlreward.rewards.process.step_prefixes``: exactly what ``ProcessReward``
-   scores at RL time), the target the step's label;
+2. rows: one per step, the text ``context + prefix_i`` where ``prefix_i`` is the steps up to ``i``
+   joined by newlines (``rlreward.rewards.process.step_prefixes``) and ``context`` is the prompt, or
+   with ``--context <column>`` that column's value and a newline. The default reads the ``problem``
+   column when the solutions have one (the built-in data: ``"4 + 7 - 2\n4 + 7 = 11"``) rather than
+   the policy's prompt of worked examples, in which the step to judge is buried. The choice is saved
+   in the model's config, so ``ProcessReward`` scores exactly this text at RL time; the target is the
+   step's label;
 3. model: ``minilm-l6`` with a fresh one-logit head (``--model_name_or_path`` another classifier
-   backbone), sigmoid cross-entropy on the targets (``rlreward.trainers.pointwise``);
+   backbone: a causal LM such as ``smollm2-135m-instruct`` scores at the last token; ``--use_peft``
+   trains LoRA adapters and the head, merged into a plain folder at the end), sigmoid cross-entropy on the targets (``rlreward.trainers.pointwise``);
 4. report on held-out solutions (split by problem, so no held-out problem is seen in training),
    before and after training: step AUROC (the PRM's score against the labels), step accuracy
    (``p > 0.5``), and first-error accuracy (the first step with ``p < 0.5``, or none, is the labels'
@@ -47,13 +52,14 @@ from typing import Any
 
 import datasets
 import torch
+from peft import get_peft_model
 from transformers import DataCollatorWithPadding, set_seed
-from trl import ModelConfig, RewardConfig, TrlParser
+from trl import ModelConfig, RewardConfig, TrlParser, get_peft_config
 
 from rlreward.cli.runner import error_line
 from rlreward.data.base import DataError, load_table, train_eval_split, validate_columns
 from rlreward.rewards.classifier import ClassifierReward
-from rlreward.rewards.process import STEP_SEPARATOR
+from rlreward.rewards.process import STEP_SEPARATOR, context_text
 from rlreward.stats import auroc_interval
 from rlreward.trainers.pointwise import (
     TRAINING_DEFAULTS,
@@ -74,6 +80,7 @@ DEFAULTS = dict(
     num_train_epochs=3,
     per_device_eval_batch_size=64,
     max_length=512,
+    lora_task_type="SEQ_CLS",  # --use_peft: LoRA on a causal-LM backbone, its score head trained in full
 )
 
 
@@ -94,6 +101,13 @@ class PRMArguments:
     num_problems: int = field(default=128, metadata={"help": "Built-in data: training problems to sample."})
     samples: int = field(default=4, metadata={"help": "Built-in data: completions per problem."})
     temperature: float = field(default=1.0, metadata={"help": "Built-in data: sampling temperature."})
+    context: str | None = field(
+        default=None,
+        metadata={
+            "help": "What the PRM reads before the steps: 'prompt', or a column of the solutions (its value and "
+            "a newline). None: 'problem' when the solutions have it (the built-in arithmetic data), else 'prompt'."
+        },
+    )
     synthetic: int = field(
         default=0,
         metadata={
@@ -250,14 +264,32 @@ def split_by_problem(
     return datasets.DatasetDict({k: datasets.Dataset.from_list(v) for k, v in parts.items()})
 
 
-def step_rows(solutions: datasets.Dataset) -> tuple[list[Any], list[str], list[float]]:
-    """One ``(prompt, prefix, label)`` per step: the PRM's training rows."""
+def choose_context(solutions: datasets.DatasetDict, context: str | None) -> str:
+    """The column the PRM reads before the steps (``--context``), checked against the solutions."""
+    columns = solutions["train"].column_names
+    if context is None:
+        return "problem" if "problem" in columns else "prompt"
+    if context != "prompt" and context not in columns:
+        raise DataError(
+            f"process reward model: --context {context!r} is not a column of the solutions (columns: "
+            f"{columns}); name one of them, or 'prompt'."
+        )
+    return context
+
+
+def step_rows(
+    solutions: datasets.Dataset, context: str = "prompt"
+) -> tuple[list[Any], list[str], list[float]]:
+    """One ``(context, prefix, label)`` per step: the PRM's training rows. The context is the prompt, or
+    the ``context`` column as ``ProcessReward(context=...)`` reads it at RL time."""
     prompts, prefixes, labels = [], [], []
     has_prompt = "prompt" in solutions.column_names
     for row in solutions:
         steps = [str(s) for s in row["completions"]]
+        plain = row["prompt"] if has_prompt else ""
+        before = context_text(row[context]) if context != "prompt" else plain
         for i, label in enumerate(row["labels"]):
-            prompts.append(row["prompt"] if has_prompt else "")
+            prompts.append(before)
             prefixes.append(STEP_SEPARATOR.join(steps[: i + 1]))
             labels.append(min(1.0, max(0.0, float(label))))
     return prompts, prefixes, labels
@@ -269,9 +301,11 @@ def first_error(values: list[float]) -> int | None:
     return next((i for i, v in enumerate(values) if v <= 0.5), None)
 
 
-def prm_metrics(prm: ClassifierReward, solutions: datasets.Dataset) -> dict[str, float]:
+def prm_metrics(
+    prm: ClassifierReward, solutions: datasets.Dataset, context: str = "prompt"
+) -> dict[str, float]:
     """Held-out step AUROC, step accuracy and first-error accuracy of the PRM's probabilities."""
-    prompts, prefixes, labels = step_rows(solutions)
+    prompts, prefixes, labels = step_rows(solutions, context)
     probs = torch.sigmoid(
         torch.tensor(prm(prompts=prompts, completions=prefixes), dtype=torch.float64)
     ).tolist()
@@ -311,20 +345,27 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     solutions = add_synthetic(solutions, args.synthetic, config.seed)
     if args.synthetic:
         source += f" + {args.synthetic} synthetic checker-labelled training solutions"
+    context = choose_context(solutions, args.context)
     data_seconds = time.perf_counter() - t0
 
     model, tokenizer, untrained = load_scorer(
         model_args.model_name_or_path, "step_correct", True, config.per_device_eval_batch_size
     )
+    model.config.rlreward_prm_context = context  # ProcessReward reads the same text at RL time
     limit = min(config.max_length or untrained.max_length, untrained.max_length)
-    train, dropped = tokenize_rows(*step_rows(solutions["train"]), tokenizer, True, limit)
-    before = prm_metrics(untrained, solutions["eval"])
+    train, dropped = tokenize_rows(*step_rows(solutions["train"], context), tokenizer, True, limit)
+    before = prm_metrics(untrained, solutions["eval"], context)
     print(
         f"{len(solutions['train'])} training solutions ({len(train)} steps, {dropped} over {limit} tokens dropped), "
-        f"{len(solutions['eval'])} held out; data: {source} ({data_seconds:.0f} s)\nbefore training: {before}"
+        f"{len(solutions['eval'])} held out; data: {source} ({data_seconds:.0f} s); the PRM reads the {context!r} "
+        f"before the steps\nbefore training: {before}"
     )
+    peft_config = get_peft_config(model_args)
     trainer = PointwiseTrainer(
-        model=model, args=config, train_dataset=train, data_collator=DataCollatorWithPadding(tokenizer)
+        model=get_peft_model(model, peft_config) if peft_config else model,
+        args=config,
+        train_dataset=train,
+        data_collator=DataCollatorWithPadding(tokenizer),
     )
     t1 = time.perf_counter()
     trainer.train()
@@ -333,12 +374,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     prm = ClassifierReward(
         str(out), include_prompt=True, per_token=None, batch_size=config.per_device_eval_batch_size
     )
-    after = prm_metrics(prm, solutions["eval"])
+    after = prm_metrics(prm, solutions["eval"], context)
     report = {
         "before": before,
         "after": after,
         "model": model_args.model_name_or_path,
         "data": source,
+        "context": context,
         "train_solutions": len(solutions["train"]),
         "train_steps": len(train),
         "dropped_steps": dropped,

@@ -189,3 +189,60 @@ def test_synthetic_solutions_join_the_training_split_only():
     assert recipe.add_synthetic(solutions, 0, seed=0) is solutions
     with pytest.raises(ValueError, match="--synthetic"):
         recipe.PRMArguments(synthetic=-1)
+
+
+def test_process_reward_reads_the_context_column_the_prm_was_trained_with(tmp_path):
+    from rlreward.rewards.process import context_text
+
+    folder = tiny_prm(tmp_path / "prm")
+    prm = ClassifierReward(str(folder), include_prompt=True, per_token=None)
+    text = f"{RIGHT[0]}\n{WRONG[1]}"
+    ids = [ord(c) for c in text]
+    prefixes = step_prefixes(text, line_steps(text))
+    by_column = ProcessReward(prm, decode=lambda ids: "".join(map(chr, ids)), context="question")
+    scored = evaluate_reward(by_column, ["a long prompt"], [text], [ids], question=[PROMPTS[0]])
+    logits = prm(prompts=[context_text(PROMPTS[0])] * 2, completions=prefixes)
+    assert context_text(PROMPTS[0]) == PROMPTS[0] + "\n"
+    expected = sum((2 / (1 + math.exp(-z)) - 1) / 2 for z in logits)
+    assert scored.sequence[0].item() == pytest.approx(expected, abs=1e-5)
+    assert by_column.contexts(["a long prompt"], [{"question": PROMPTS[0]}]) == [PROMPTS[0] + "\n"]
+    by_prompt = ProcessReward(prm, decode=chr)
+    assert by_prompt.contexts(["a long prompt"], [{"question": PROMPTS[0]}]) == ["a long prompt"]
+    with pytest.raises(ValueError, match="column 'question'"):
+        evaluate_reward(by_column, ["p"], [text], [ids])
+    prm.model.config.rlreward_prm_context = "question"  # written by train_prm.py: read when not given
+    assert ProcessReward(prm, decode=chr).context == "question"
+    assert ProcessReward(prm, decode=chr, context="prompt").context is None
+
+
+def test_train_prm_saves_the_context_column_it_read(tmp_path):
+    recipe = load_recipe()
+    base = tiny_prm(tmp_path / "base")
+    rows = [json.loads(line) for line in write_solutions(tmp_path / "plain.jsonl", copies=2).open()]
+    data = tmp_path / "steps.jsonl"
+    data.write_text("".join(json.dumps({**r, "question": r["prompt"]}) + "\n" for r in rows))
+    out = tmp_path / "prm"
+    common = [
+        "--model_name_or_path",
+        str(base),
+        "--dataset",
+        str(data),
+        "--eval_size",
+        "6",
+        "--max_steps",
+        "2",
+    ]
+    report = recipe.main(
+        [*common, "--context", "question", "--output_dir", str(out), "--disable_tqdm", "true"]
+    )
+    assert report["context"] == "question"
+    reward = ProcessReward(str(out), decode=chr)
+    assert reward.context == "question" and reward.prm.model.config.rlreward_prm_context == "question"
+    with pytest.raises(ValueError, match="--context 'answer' is not a column"):
+        recipe.main([*common, "--context", "answer", "--output_dir", str(tmp_path / "other")])
+    datasets = pytest.importorskip("datasets")
+    solutions = datasets.DatasetDict({"train": datasets.Dataset.from_list(rows)})
+    assert recipe.choose_context(solutions, None) == "prompt"  # no 'problem' column
+    with_problem = solutions["train"].add_column("problem", ["1 + 1"] * len(rows))
+    assert recipe.choose_context(datasets.DatasetDict({"train": with_problem}), None) == "problem"
+    assert recipe.step_rows(with_problem.select([0]), "problem")[0] == ["1 + 1\n", "1 + 1\n"]

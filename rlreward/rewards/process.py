@@ -287,6 +287,11 @@ def step_prefixes(completion: str, spans: Sequence[tuple[int, int]]) -> list[str
     return [STEP_SEPARATOR.join(steps[: i + 1]) for i in range(len(steps))]
 
 
+def context_text(value: Any) -> str:
+    """A context column's value as the PRM reads it before the steps: the text and a newline."""
+    return f"{value}{STEP_SEPARATOR}"
+
+
 class ProcessReward(InstantReward):
     """A trained process reward model (PRM) as per-token rewards: step ``i`` of ``S`` gets
     ``(2 p_i - 1) / S`` on the token that completes it, ``p_i = sigmoid(PRM(prompt, prefix_i))`` the
@@ -303,6 +308,11 @@ class ProcessReward(InstantReward):
         segment: ``(completion, row) -> [(start, end)]``, where the steps are (default: every non-empty
             line; the arithmetic task uses its checker's step lines).
         batch_size: prefixes per PRM forward pass.
+        context: a dataset column the PRM reads before the steps instead of the prompt (its value and
+            a newline, e.g. the arithmetic task's ``problem``: the step to judge is not buried in a
+            prompt of worked examples). None: what the PRM was trained with
+            (``config.rlreward_prm_context``, written by ``recipes/train_prm.py --context``), else the
+            prompt.
 
     Components logged: ``prm_step_probability`` (mean ``p_i`` of a completion) and ``steps_found``.
     """
@@ -317,6 +327,7 @@ class ProcessReward(InstantReward):
         decode: Callable[[list[int]], str] | None = None,
         segment: Segmenter = line_steps,
         batch_size: int = 64,
+        context: str | None = None,
     ):
         from rlreward.rewards.classifier import ClassifierReward
 
@@ -328,7 +339,21 @@ class ProcessReward(InstantReward):
             )
         if not isinstance(model, ClassifierReward):
             model = ClassifierReward(model, include_prompt=True, per_token=None, batch_size=batch_size)
+        if context is None:
+            context = getattr(model.model.config, "rlreward_prm_context", None)
         self.prm, self.decode, self.segment = model, decode, segment
+        self.context = None if context == "prompt" else context
+
+    def contexts(self, prompts: Sequence[Any], rows: Sequence[Mapping[str, Any]]) -> list[Any]:
+        """What the PRM reads before each sample's steps: its prompt, or its ``context`` column."""
+        if self.context is None:
+            return list(prompts)
+        if rows and self.context not in rows[0]:
+            raise ValueError(
+                f"ProcessReward: this PRM reads the dataset column {self.context!r} before the steps, and the "
+                f"batch has none (columns: {sorted(rows[0])}); add that column or pass context='prompt'."
+            )
+        return [context_text(row[self.context]) for row in rows]
 
     def step_probabilities(
         self, prompts: Sequence[Any], prefixes: Sequence[Sequence[str]]
@@ -350,7 +375,9 @@ class ProcessReward(InstantReward):
         rows = _rows(kwargs, len(completions))
         texts = [completion_text(c) for c in completions]
         spans = [self.segment(text, row) for text, row in zip(texts, rows)]
-        probs = self.step_probabilities(prompts, [step_prefixes(t, sp) for t, sp in zip(texts, spans)])
+        probs = self.step_probabilities(
+            self.contexts(prompts, rows), [step_prefixes(t, sp) for t, sp in zip(texts, spans)]
+        )
         credits = [
             [(end, (2 * p - 1) / len(sp)) for (_, end), p in zip(sp, ps)] for sp, ps in zip(spans, probs)
         ]
