@@ -20,9 +20,11 @@ The algorithm, as run by default:
    the policy's prompt of worked examples, in which the step to judge is buried. The choice is saved
    in the model's config, so ``ProcessReward`` scores exactly this text at RL time; the target is the
    step's label;
-3. model: ``minilm-l6`` with a fresh one-logit head (``--model_name_or_path`` another classifier
-   backbone: a causal LM such as ``smollm2-135m-instruct`` scores at the last token; ``--use_peft``
-   trains LoRA adapters and the head, merged into a plain folder at the end), sigmoid cross-entropy on the targets (``rlreward.trainers.pointwise``);
+3. model: the policy's backbone ``smollm2-135m-instruct`` with a fresh one-logit head scoring the
+   last token, LoRA r 16 on every linear layer and the head trained (merged into a plain classifier
+   folder at the end), 2 epochs at lr 2e-4. ``--model_name_or_path minilm-l6 --use_peft false
+   --learning_rate 1e-4 --num_train_epochs 3`` is the small encoder used before (faster, but it did
+   not learn the arithmetic steps); any classifier backbone works. Sigmoid cross-entropy on the targets (``rlreward.trainers.pointwise``);
 4. report on held-out solutions (split by problem, so no held-out problem is seen in training),
    before and after training: step AUROC (the PRM's score against the labels), step accuracy
    (``p > 0.5``), and first-error accuracy (the first step with ``p < 0.5``, or none, is the labels'
@@ -75,12 +77,16 @@ ARITHMETIC_YAML = ROOT / "configs" / "ppo_arithmetic.yaml"
 
 DEFAULTS = dict(
     TRAINING_DEFAULTS,
-    model_name_or_path="minilm-l6",
+    # The policy's own backbone reads arithmetic; MiniLM did not learn these steps (docs/process_rewards.md).
+    model_name_or_path="smollm2-135m-instruct",
+    use_peft=True,  # LoRA on every linear layer; the score head is trained in full (SEQ_CLS)
+    lora_target_modules="all-linear",
+    lora_task_type="SEQ_CLS",
+    learning_rate=2e-4,
     output_dir="outputs/prm_arithmetic",
-    num_train_epochs=3,
+    num_train_epochs=2,
     per_device_eval_batch_size=64,
     max_length=512,
-    lora_task_type="SEQ_CLS",  # --use_peft: LoRA on a causal-LM backbone, its score head trained in full
 )
 
 

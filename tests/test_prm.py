@@ -89,7 +89,7 @@ def test_train_prm_learns_step_labels_and_reports_auroc(tmp_path):
     out = tmp_path / "prm"
     report = recipe.main(
         [
-            "--model_name_or_path", str(base), "--dataset", str(data), "--eval_size", "12",
+            "--model_name_or_path", str(base), "--use_peft", "false", "--dataset", str(data), "--eval_size", "12",
             "--max_steps", "60", "--per_device_train_batch_size", "8", "--warmup_steps", "0",
             "--learning_rate", "3e-3", "--output_dir", str(out), "--disable_tqdm", "true",
         ]
@@ -223,15 +223,9 @@ def test_train_prm_saves_the_context_column_it_read(tmp_path):
     data.write_text("".join(json.dumps({**r, "question": r["prompt"]}) + "\n" for r in rows))
     out = tmp_path / "prm"
     common = [
-        "--model_name_or_path",
-        str(base),
-        "--dataset",
-        str(data),
-        "--eval_size",
-        "6",
-        "--max_steps",
-        "2",
-    ]
+        "--model_name_or_path", str(base), "--dataset", str(data), "--eval_size", "6", "--max_steps", "2",
+        "--lora_target_modules", "query", "value",  # LoRA, the default, on the tiny BERT
+    ]  # fmt: skip
     report = recipe.main(
         [*common, "--context", "question", "--output_dir", str(out), "--disable_tqdm", "true"]
     )
