@@ -24,7 +24,8 @@ The algorithm, as run by default:
    last token, LoRA r 16 on every linear layer and the head trained (merged into a plain classifier
    folder at the end), 2 epochs at lr 2e-4. ``--model_name_or_path minilm-l6 --use_peft false
    --learning_rate 1e-4 --num_train_epochs 3`` is the small encoder used before (faster, but it did
-   not learn the arithmetic steps); any classifier backbone works. Sigmoid cross-entropy on the targets (``rlreward.trainers.pointwise``);
+   not learn the arithmetic steps); any classifier backbone works. Sigmoid cross-entropy on the
+   targets (``rlreward.trainers.pointwise``);
 4. report on held-out solutions (split by problem, so no held-out problem is seen in training),
    before and after training: step AUROC (the PRM's score against the labels), step accuracy
    (``p > 0.5``), and first-error accuracy (the first step with ``p < 0.5``, or none, is the labels'

@@ -294,7 +294,7 @@ def context_text(value: Any) -> str:
 
 class ProcessReward(InstantReward):
     """A trained process reward model (PRM) as per-token rewards: step ``i`` of ``S`` gets
-    ``(2 p_i - 1) / S`` on the token that completes it, ``p_i = sigmoid(PRM(prompt, prefix_i))`` the
+    ``(2 p_i - 1) / S`` on the token that completes it, ``p_i = sigmoid(PRM(context, prefix_i))`` the
     probability that the step is right given the steps before it.
 
     So each step's credit is in ``[-1/S, +1/S]``, as the checker's ``+-1/S``
