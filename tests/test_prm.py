@@ -240,3 +240,31 @@ def test_train_prm_saves_the_context_column_it_read(tmp_path):
     with_problem = solutions["train"].add_column("problem", ["1 + 1"] * len(rows))
     assert recipe.choose_context(datasets.DatasetDict({"train": with_problem}), None) == "problem"
     assert recipe.step_rows(with_problem.select([0]), "problem")[0] == ["1 + 1\n", "1 + 1\n"]
+
+
+def test_a_trainer_names_the_columns_its_rewards_read_before_it_trains(tmp_path, tokenizer, policy):
+    from conftest import tiny_config
+    from datasets import Dataset
+
+    from rlreward.rewards import CombinedReward, NormalizedReward
+    from rlreward.rewards.process import CheckerStepReward, OutcomeReward
+    from rlreward.tasks.arithmetic import ArithmeticChecker
+    from rlreward.trainers import ReinforceConfig, ReinforceTrainer
+
+    prm = ClassifierReward(str(tiny_prm(tmp_path / "prm")), include_prompt=True, per_token=None)
+    by_column = ProcessReward(prm, decode=chr, context="question")
+    outcome, steps = OutcomeReward(ArithmeticChecker()), CheckerStepReward(ArithmeticChecker(), decode=chr)
+    assert by_column.required_columns() == ["question"]
+    assert ProcessReward(prm, decode=chr).required_columns() == []
+    assert NormalizedReward(CombinedReward([outcome, by_column])).required_columns() == [
+        "problem",
+        "question",
+    ]
+    config = tiny_config(ReinforceConfig, tmp_path / "run", use_peft=False, num_generations=2)
+    data = Dataset.from_dict({"prompt": ["1 + 2", "3 + 4"], "problem": ["1 + 2", "3 + 4"]})
+    with pytest.raises(ValueError, match=r"reads the column\(s\) \['question'\], which train_dataset lacks"):
+        ReinforceTrainer(policy, [steps, by_column], data, config, tokenizer=tokenizer)
+    held_out = Dataset.from_dict({"prompt": ["5 + 6"]})
+    with pytest.raises(ValueError, match=r"\['problem'\], which eval_dataset lacks"):
+        ReinforceTrainer(policy, [outcome, steps], data, config, tokenizer=tokenizer, eval_dataset=held_out)
+    ReinforceTrainer(policy, [outcome, steps], data, config, tokenizer=tokenizer)  # every column there

@@ -186,6 +186,11 @@ class InstantReward:
         """
         return []
 
+    def required_columns(self) -> list[str]:
+        """Dataset columns this reward reads (here and in the rewards it wraps): trainers check them
+        against the training data when they start, not at the first reward call."""
+        return [c for child in self.children() for c in child.required_columns()]
+
     def state_dict(self) -> dict[str, Any]:
         """What training changes in this reward and the rewards it wraps (for checkpoints); ``{}`` if nothing."""
         return {str(i): s for i, child in enumerate(self.children()) if (s := child.state_dict())}

@@ -323,6 +323,9 @@ class UnitTestReward(InstantReward):
         self.last_results: list[SandboxResult] = []
         self.last_reasons: list[str] = []
 
+    def required_columns(self) -> list[str]:
+        return [self.tests_column]  # the entry point is optional
+
     def score(self, prompts, completions, completion_ids, **kwargs) -> RewardOutput:
         b = len(completions)
         tests = read_column(kwargs, self.tests_column, b, self.name)

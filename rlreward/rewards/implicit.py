@@ -182,6 +182,10 @@ class ImplicitPRM(InstantReward):
             self.optimizer.load_state_dict(state["optimizer"])
 
     # ------------------------------------------------------------------------------ reward
+    def required_columns(self) -> list[str]:
+        reader = getattr(self.online, "required_columns", None)  # the online labels' columns
+        return reader() if reader else []
+
     def score(self, prompts, completions, completion_ids, **kwargs) -> RewardOutput:
         components = {}
         if self.online is not None and not self.frozen:

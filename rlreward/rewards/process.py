@@ -135,6 +135,12 @@ def _rows(kwargs: Mapping[str, Any], b: int) -> list[dict[str, Any]]:
     return [{k: v[i] for k, v in columns.items()} for i in range(b)]
 
 
+def checker_columns(checker: Any) -> list[str]:
+    """The dataset column a checker reads, where it names one (``ArithmeticChecker.column``)."""
+    column = getattr(checker, "column", None)
+    return [column] if isinstance(column, str) else []
+
+
 class _CheckerReward(InstantReward):
     """Runs the checker on every completion; subclasses turn the checks into rewards."""
 
@@ -145,6 +151,9 @@ class _CheckerReward(InstantReward):
             )
         self.checker = checker
         self.last_checks: list[StepCheck] = []
+
+    def required_columns(self) -> list[str]:
+        return checker_columns(self.checker)
 
     def check(self, completions: Sequence[Any], kwargs: Mapping[str, Any]) -> list[StepCheck]:
         rows = _rows(kwargs, len(completions))
@@ -275,6 +284,9 @@ class CheckerSteps:
     def __init__(self, checker: Checker):
         self.checker = checker
 
+    def required_columns(self) -> list[str]:
+        return checker_columns(self.checker)
+
     def __call__(self, completion: str, row: Mapping[str, Any]) -> list[tuple[int, int]]:
         check = self.checker(completion, row)
         return [(start, end) for start, end, _ in check.lines[: check.judged]]
@@ -343,6 +355,10 @@ class ProcessReward(InstantReward):
             context = getattr(model.model.config, "rlreward_prm_context", None)
         self.prm, self.decode, self.segment = model, decode, segment
         self.context = None if context == "prompt" else context
+
+    def required_columns(self) -> list[str]:
+        segmenter = getattr(self.segment, "required_columns", None)  # CheckerSteps reads the problem
+        return ([self.context] if self.context is not None else []) + (segmenter() if segmenter else [])
 
     def contexts(self, prompts: Sequence[Any], rows: Sequence[Mapping[str, Any]]) -> list[Any]:
         """What the PRM reads before each sample's steps: its prompt, or its ``context`` column."""

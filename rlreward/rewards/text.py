@@ -147,6 +147,9 @@ class TextReward(InstantReward):
             components={k: torch.tensor(v, dtype=torch.float32) for k, v in components.items()},
         )
 
+    def required_columns(self) -> list[str]:
+        return list(self.columns)
+
     def score(self, prompts, completions, completion_ids, **kwargs) -> RewardOutput:
         n = len(completions)
         for column in self.columns:

@@ -58,6 +58,7 @@ from rlreward.trainers.scoring import ends_with_eos, score_rollout
 from rlreward.trainers.setup import (
     build_optimizer,
     build_reward,
+    check_reward_columns,
     check_world_size,
     eos_token_ids,
     load_model,
@@ -127,6 +128,9 @@ class RLTrainer:
         self.eval_data = (
             self._prepare_dataset(eval_dataset, "eval_dataset") if eval_dataset is not None else None
         )
+        for name, data in (("train_dataset", self.train_data), ("eval_dataset", self.eval_data)):
+            if data is not None:
+                check_reward_columns(self.reward, list(data["extra"]), name)
 
         optimizer, scheduler = build_optimizer(self._param_groups(), config)
         self.actor_critic, self.optimizer, self.scheduler = self.accelerator.prepare(

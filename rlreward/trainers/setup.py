@@ -186,6 +186,16 @@ def build_reward(
     return out
 
 
+def check_reward_columns(reward: InstantReward, columns: Sequence[str], name: str) -> None:
+    """Every dataset column the reward reads is in ``name`` (checked when the trainer starts)."""
+    missing = [c for c in dict.fromkeys(reward.required_columns()) if c not in columns]
+    if missing:
+        raise ValueError(
+            f"The reward '{reward.name}' reads the column(s) {missing}, which {name} lacks (it has "
+            f"{sorted(columns)}); add them to the dataset or point the reward at other columns."
+        )
+
+
 def build_optimizer(param_groups: list[dict], config: RLConfig):
     """AdamW over ``param_groups`` and the learning-rate schedule over all of training's optimizer steps."""
     optimizer = torch.optim.AdamW(param_groups, lr=config.learning_rate, weight_decay=config.weight_decay)
