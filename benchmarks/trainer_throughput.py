@@ -121,7 +121,7 @@ def run_rlreward(method: str, args) -> tuple[list[dict], dict]:
         trainer = PPOTrainer(
             model, reward, data, PPOConfig(num_epochs=epochs, densify="prefix_delta", **common), tokenizer=tok
         )
-        passes = 2
+        passes = 1 if epochs == 1 else 2  # one epoch: values come with the samples, so the reference only
     # Time the sampler alone: the rest of perf/generate_s is the log-prob/value (and reference) pass.
     calls: list[dict] = []
     sampler = base.sample

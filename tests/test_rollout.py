@@ -139,3 +139,33 @@ def test_actor_critic_logits_equal_the_full_forwards_at_the_completion_positions
         full = model(input_ids=ids, attention_mask=mask, position_ids=position_ids, output_hidden_states=True)
     torch.testing.assert_close(logits, full.logits[:, -4:-1], atol=0, rtol=0)
     torch.testing.assert_close(values, head(full.hidden_states[-1][:, -4:-1]), atol=0, rtol=0)
+
+
+@pytest.mark.parametrize("lora", [False, True])
+def test_sampler_values_equal_the_scoring_pass_and_leave_the_tokens_alone(lora):
+    from peft import LoraConfig, get_peft_model
+
+    from rlreward.trainers.rollout import ActorCritic, ValueHead, completion_mask_from_ids, score_tokens
+
+    tok = char_tokenizer()
+    model = tiny_llama(len(tok)).eval()
+    if lora:
+        model = get_peft_model(
+            model, LoraConfig(r=4, target_modules=["q_proj", "v_proj"], init_lora_weights=False)
+        )
+    ids, mask = left_pad([tok(p)["input_ids"] for p in PROMPTS], tok.pad_token_id)
+    head = ValueHead(model.config.hidden_size)
+    torch.nn.init.normal_(head.linear.weight)
+    eos = [tok.convert_tokens_to_ids("z")]
+    args = (list(range(len(PROMPTS))), 7, eos, tok.pad_token_id, 1.0)
+    plain = sample(model, ids, mask, *args)
+    with_values = sample(model, ids, mask, *args, value_head=head)
+    assert plain.values is None and with_values.values.shape == with_values.ids.shape
+    assert torch.equal(plain.ids, with_values.ids) and torch.equal(plain.logprobs, with_values.logprobs)
+    completion_mask = completion_mask_from_ids(with_values.ids, eos)
+    completion_ids = with_values.ids.masked_fill(completion_mask == 0, tok.pad_token_id)
+    logprobs, values = score_tokens(ActorCritic(model, head), ids, mask, completion_ids, completion_mask)
+    m = completion_mask.bool()
+    assert m.sum() > len(PROMPTS)
+    torch.testing.assert_close(with_values.values[m], values[m], atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(with_values.logprobs[m], logprobs[m], atol=1e-5, rtol=1e-5)

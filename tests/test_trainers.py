@@ -240,18 +240,36 @@ def test_micro_batch_split_does_not_change_the_gradient(trainer_cls, config_cls,
         assert logged[8]["losses/value"] > 1e-4
 
 
-def test_sampler_logprobs_equal_a_fresh_forward_pass(tokenizer, policy, tmp_path):
-    """REINFORCE with one epoch reuses the sampler's log-probs; they must match the full forward pass."""
+@pytest.mark.parametrize(
+    "trainer_cls,config_cls", [(ReinforceTrainer, ReinforceConfig), (PPOTrainer, PPOConfig)]
+)
+def test_one_epoch_reuses_the_samplers_logprobs_and_values(
+    trainer_cls, config_cls, tokenizer, policy, tmp_path, monkeypatch
+):
+    """With one epoch the rollout's log-probs (and PPO's values) come from the sampler, with no policy
+    pass of their own; they must match the full forward pass."""
+    from rlreward.trainers import base
     from rlreward.trainers.rollout import score_tokens
 
-    config = make_config(ReinforceConfig, tmp_path, batch_size=8, mini_batch_size=8)
-    trainer = ReinforceTrainer(policy, CountToken(4), PROMPTS, config, tokenizer=tokenizer)
+    config = make_config(config_cls, tmp_path, batch_size=8, mini_batch_size=8, num_epochs=1)
+    trainer = trainer_cls(policy, CountToken(4), PROMPTS, config, tokenizer=tokenizer)
+    if trainer.uses_value_head:
+        torch.nn.init.normal_(trainer.actor_critic.value_head.linear.weight)
     rows, seeds = trainer._local_batch(0)
+    passes = []
+    monkeypatch.setattr(
+        base, "score_tokens", lambda model, *a: passes.append(model) or score_tokens(model, *a)
+    )
     rollout = trainer.generate(trainer.train_data, rows, seeds)
+    assert len(passes) == 1 and passes[0].value_head is None  # the reference's pass only
     inputs = (rollout.prompt_ids, rollout.prompt_mask, rollout.completion_ids, rollout.completion_mask)
-    fresh, _ = score_tokens(trainer.actor_critic, *inputs)
+    fresh, values = score_tokens(trainer.actor_critic, *inputs)
     mask = rollout.completion_mask.bool()
     assert torch.allclose(rollout.logprobs[mask], fresh[mask], atol=1e-4)
+    assert (rollout.values is None) == (values is None) == (not trainer.uses_value_head)
+    if values is not None:
+        assert values[mask].abs().max() > 0.1
+        assert torch.allclose(rollout.values[mask], values[mask], atol=1e-4)
 
 
 def test_report_to_tensorboard_writes_event_files(tokenizer, policy, tmp_path):

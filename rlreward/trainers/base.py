@@ -197,6 +197,10 @@ class RLTrainer:
         sampled_at = temperature or 1.0  # the sampler's log-probs are at this temperature
         score_temperature = sampled_at if score_temperature is None else score_temperature
         prompt_ids, prompt_mask = left_pad([data["ids"][r] for r in rows], self.pad_token_id, device)
+        # A single on-policy epoch: the sampler's own log-probs are the old log-probs, and its hidden
+        # states give the critic's values (each equal to a fresh forward pass up to float rounding),
+        # which saves a pass. Otherwise one pass gives both exactly as the update will compute them.
+        from_sampler = c.num_epochs == 1 and score_temperature == sampled_at
         samples = sample(
             unwrapped.policy,
             prompt_ids,
@@ -208,17 +212,15 @@ class RLTrainer:
             temperature,
             c.top_k,
             c.top_p,
+            value_head=unwrapped.value_head if from_sampler else None,
         )
         completion_mask = completion_mask_from_ids(samples.ids, self.eos_token_ids)
         completion_ids = samples.ids.masked_fill(completion_mask == 0, self.pad_token_id)
         inputs = (prompt_ids, prompt_mask, completion_ids, completion_mask)
-        if self.uses_value_head or self.config.num_epochs > 1 or score_temperature != sampled_at:
-            # One pass gives values and log-probs exactly as the update will compute them.
-            logprobs, values = score_tokens(unwrapped, *inputs, score_temperature, c.micro_batch_size)
+        if from_sampler:
+            logprobs, values = samples.logprobs, samples.values
         else:
-            # A single on-policy epoch without a critic: the sampler's own log-probs are the old
-            # log-probs (equal to a fresh forward pass up to float rounding), which saves a pass.
-            logprobs, values = samples.logprobs, None
+            logprobs, values = score_tokens(unwrapped, *inputs, score_temperature, c.micro_batch_size)
         entropy = samples.entropy * completion_mask
         logprobs = logprobs * completion_mask
         ref_logprobs = self._reference_logprobs(inputs, score_temperature)

@@ -96,11 +96,29 @@ class ActorCritic(nn.Module):
 
 
 class Samples(NamedTuple):
-    """Sampled completions: ids ``(b, t)``, and per token the log-probability and entropy ``(b, t)``."""
+    """Sampled completions: ids ``(b, t)``, and per token the log-probability and entropy ``(b, t)``;
+    ``values (b, t)``, ``V(s_t)`` of the state each token was sampled in, when a value head was given."""
 
     ids: torch.Tensor
     logprobs: torch.Tensor
     entropy: torch.Tensor
+    values: torch.Tensor | None = None
+
+
+class _LastHiddenStates(contextlib.AbstractContextManager):
+    """Keeps the final (normed) hidden state of the last position from each forward of ``model``'s
+    decoder while the context is open: the state every sampled token is drawn from."""
+
+    def __init__(self, model: nn.Module):
+        base = model.get_base_model() if hasattr(model, "get_base_model") else model
+        self.states: list[torch.Tensor] = []
+        self.handle = base.get_decoder().register_forward_hook(self._keep)
+
+    def _keep(self, module, args, output) -> None:
+        self.states.append(output.last_hidden_state[:, -1])
+
+    def __exit__(self, *exc) -> None:
+        self.handle.remove()
 
 
 def _filter_logits(logits: torch.Tensor, top_k: int, top_p: float) -> torch.Tensor:
@@ -174,6 +192,7 @@ def sample(
     temperature: float = 1.0,
     top_k: int = 0,
     top_p: float = 1.0,
+    value_head: nn.Module | None = None,
 ) -> Samples:
     """Sample completions with a KV cache, one random stream per row (Gumbel-max).
 
@@ -182,11 +201,14 @@ def sample(
         prompt_ids: ``(b, p)`` left-padded prompts.
         prompt_mask: ``(b, p)``.
         seeds: one seed per row; ``temperature == 0`` means greedy and ignores them.
+        value_head: a :class:`ValueHead` on the model's final hidden states: its values of the states
+            the tokens are sampled in come with the samples, at no extra forward pass (equal to
+            :func:`score_tokens`'s up to float rounding: there the whole sequence is one forward).
 
     Returns:
         :class:`Samples`: ``(b, t)`` completion ids (``t <= max_new_tokens``, EOS kept,
         ``pad_token_id`` after it) and, for each sampled token, its log-probability and the entropy
-        under the sampling policy at ``temperature`` (before top-k/top-p filtering).
+        under the sampling policy at ``temperature`` (before top-k/top-p filtering), and its values.
     """
     b = prompt_ids.shape[0]
     device = prompt_ids.device
@@ -194,41 +216,44 @@ def sample(
     eos = torch.tensor(eos_token_ids, device=device)
     attention_mask = prompt_mask.long()
     position_ids = (attention_mask.cumsum(-1) - 1).clamp(min=0)
-    out = model(
-        input_ids=prompt_ids,
-        attention_mask=attention_mask,
-        position_ids=position_ids,
-        use_cache=True,
-        logits_to_keep=1,  # only the last position's logits: no (b, p, vocab) tensor
-    )
-    finished = torch.zeros(b, dtype=torch.bool, device=device)
-    greedy = temperature == 0
-    with contextlib.nullcontext() if greedy else _GumbelNoise(seeds, out.logits.shape[-1]) as noise:
-        tokens, logprobs, entropies = [], [], []
-        for step in range(max_new_tokens):
-            logits = out.logits[:, -1].float() / (temperature or 1.0)
-            log_p = torch.log_softmax(logits, dim=-1)
-            if not greedy:
-                next_token = noise.draw().to(device).add_(_filter_logits(logits, top_k, top_p)).argmax(-1)
-            else:
-                next_token = logits.argmax(-1)
-            next_token = torch.where(finished, torch.full_like(next_token, pad_token_id), next_token)
-            tokens.append(next_token)
-            logprobs.append(log_p.gather(-1, next_token[:, None]).squeeze(-1))
-            entropies.append(-(log_p.exp() * log_p).sum(-1))
-            finished |= torch.isin(next_token, eos)
-            if finished.all() or step == max_new_tokens - 1:
-                break  # the last token needs no forward pass of its own
-            attention_mask = F.pad(attention_mask, (0, 1), value=1)
-            position_ids = position_ids[:, -1:] + 1
-            out = model(
-                input_ids=next_token[:, None],
-                attention_mask=attention_mask,
-                position_ids=position_ids,
-                use_cache=True,
-                **{cache_arg: getattr(out, cache_arg)},
-            )
-    return Samples(torch.stack(tokens, 1), torch.stack(logprobs, 1), torch.stack(entropies, 1))
+    hidden = _LastHiddenStates(model) if value_head is not None else None
+    with hidden or contextlib.nullcontext():
+        out = model(
+            input_ids=prompt_ids,
+            attention_mask=attention_mask,
+            position_ids=position_ids,
+            use_cache=True,
+            logits_to_keep=1,  # only the last position's logits: no (b, p, vocab) tensor
+        )
+        finished = torch.zeros(b, dtype=torch.bool, device=device)
+        greedy = temperature == 0
+        with contextlib.nullcontext() if greedy else _GumbelNoise(seeds, out.logits.shape[-1]) as noise:
+            tokens, logprobs, entropies = [], [], []
+            for step in range(max_new_tokens):
+                logits = out.logits[:, -1].float() / (temperature or 1.0)
+                log_p = torch.log_softmax(logits, dim=-1)
+                if not greedy:
+                    next_token = noise.draw().to(device).add_(_filter_logits(logits, top_k, top_p)).argmax(-1)
+                else:
+                    next_token = logits.argmax(-1)
+                next_token = torch.where(finished, torch.full_like(next_token, pad_token_id), next_token)
+                tokens.append(next_token)
+                logprobs.append(log_p.gather(-1, next_token[:, None]).squeeze(-1))
+                entropies.append(-(log_p.exp() * log_p).sum(-1))
+                finished |= torch.isin(next_token, eos)
+                if finished.all() or step == max_new_tokens - 1:
+                    break  # the last token needs no forward pass of its own
+                attention_mask = F.pad(attention_mask, (0, 1), value=1)
+                position_ids = position_ids[:, -1:] + 1
+                out = model(
+                    input_ids=next_token[:, None],
+                    attention_mask=attention_mask,
+                    position_ids=position_ids,
+                    use_cache=True,
+                    **{cache_arg: getattr(out, cache_arg)},
+                )
+    values = value_head(torch.stack(hidden.states, 1)).float() if hidden is not None else None
+    return Samples(torch.stack(tokens, 1), torch.stack(logprobs, 1), torch.stack(entropies, 1), values)
 
 
 def completion_mask_from_ids(completion_ids: torch.Tensor, eos_token_ids: list[int]) -> torch.Tensor:
