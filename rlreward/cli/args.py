@@ -93,7 +93,9 @@ class ScriptArguments:
     )
     reward_flip: float = field(
         default=0.0,
-        metadata={"help": "Robustness experiments: the share of training rewards flipped (see --reward_flip_mode)."},
+        metadata={
+            "help": "Robustness experiments: the share of training rewards flipped (see --reward_flip_mode)."
+        },
     )
     reward_flip_mode: str = field(
         default="sign",

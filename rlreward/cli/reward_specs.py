@@ -135,9 +135,7 @@ def build_reward(
         from rlreward.rewards.shaping import NoisyReward
 
         rewards = [
-            NoisyReward(
-                r, args.reward_noise, args.reward_flip, args.reward_flip_mode, seed=seed * 1000 + i
-            )
+            NoisyReward(r, args.reward_noise, args.reward_flip, args.reward_flip_mode, seed=seed * 1000 + i)
             for i, r in enumerate(rewards)
         ]
     return rewards, weights, specs
