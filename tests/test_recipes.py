@@ -253,7 +253,9 @@ def test_codegen_completion_mode_runs_the_body_up_to_the_function_end():
 
 def test_codegen_completion_mode_refuses_the_chat_template(tmp_path):
     args, config, options = parse_args(
-        PPOConfig, ["--output_dir", str(tmp_path), "--completion_mode", "true"], extra=(get_task("codegen").options,)
+        PPOConfig,
+        ["--output_dir", str(tmp_path), "--completion_mode", "true"],
+        extra=(get_task("codegen").options,),
     )
     assert config.use_chat_template and options.completion_mode  # the library's chat default, not the YAML's
     with pytest.raises(ValueError, match="--use_chat_template false"):
@@ -486,7 +488,9 @@ def test_robustness_flags_noise_training_not_evaluation(toy_task, tiny_chat_mode
 
     clean_dir, noisy_dir = tmp_path / "clean", tmp_path / "noisy"
     base = ["--model_name_or_path", str(tiny_chat_model), *TINY]
-    args, config, options = parse_args(PPOConfig, [*base, "--output_dir", str(clean_dir)], extra=(toy_task.options,))
+    args, config, options = parse_args(
+        PPOConfig, [*base, "--output_dir", str(clean_dir)], extra=(toy_task.options,)
+    )
     clean = run_task(toy_task, args, config, options)
     flags = [*base, "--output_dir", str(noisy_dir), "--reward_noise", "0.5", "--reward_flip", "0.3"]
     flags += ["--prompt_noise", "0.5"]
@@ -497,11 +501,16 @@ def test_robustness_flags_noise_training_not_evaluation(toy_task, tiny_chat_mode
     assert seen["rewards"][0].calls >= 1  # training scored through the noise
     # The base policy's evaluation is the same: held-out prompts and rewards are clean.
     assert noisy["before"] == clean["before"]
-    held_out = [json.loads(line)["prompt"] for line in (noisy_dir / "samples_before.jsonl").read_text().splitlines()]
+    held_out = [
+        json.loads(line)["prompt"] for line in (noisy_dir / "samples_before.jsonl").read_text().splitlines()
+    ]
     assert held_out == ["say i", "say j"]
     # Training prompts are corrupted (the same for every seed), held-out ones only when asked.
     data = toy_data(None, None)
-    train, held = runner.robustness_prompts(args, data["train"]), runner.robustness_prompts(args, data["eval"], True)
+    train, held = (
+        runner.robustness_prompts(args, data["train"]),
+        runner.robustness_prompts(args, data["eval"], True),
+    )
     assert train["prompt"] != data["train"]["prompt"] and held["prompt"] == data["eval"]["prompt"]
     args.eval_prompt_noise = 1.0
     assert runner.robustness_prompts(args, data["eval"], held_out=True)["prompt"] != data["eval"]["prompt"]
@@ -526,7 +535,14 @@ def test_corrupt_text_drops_and_misspells_about_the_rate_deterministically():
     rows = corrupt_prompts(ds, 0.5, seed=0)["prompt"]
     assert rows != ds["prompt"] and rows == corrupt_prompts(ds, 0.5, seed=0)["prompt"]
     chat = datasets.Dataset.from_dict(
-        {"messages": [[{"role": "system", "content": "be brief and kind"}, {"role": "user", "content": "tell me a joke"}]]}
+        {
+            "messages": [
+                [
+                    {"role": "system", "content": "be brief and kind"},
+                    {"role": "user", "content": "tell me a joke"},
+                ]
+            ]
+        }
     )
     turns = corrupt_prompts(chat, 1.0)["messages"][0]
     assert turns[0]["content"] == "be brief and kind" and turns[1]["content"] != "tell me a joke"

@@ -142,7 +142,9 @@ def test_auroc_counts_ties_half_and_its_interval_brackets_it():
     labels = (rng.random(300) < 0.3).astype(float)
     scores = labels + rng.normal(0, 1, 300)
     interval = auroc_interval(scores, labels, resamples=500)
-    assert interval.low < interval.mean < interval.high and interval == auroc_interval(scores, labels, resamples=500)
+    assert interval.low < interval.mean < interval.high and interval == auroc_interval(
+        scores, labels, resamples=500
+    )
     with pytest.raises(ValueError, match="both classes"):
         auroc([0.1, 0.2], [1, 1])
 
