@@ -115,7 +115,8 @@ class _LastHiddenStates(contextlib.AbstractContextManager):
         self.handle = base.get_decoder().register_forward_hook(self._keep)
 
     def _keep(self, module, args, output) -> None:
-        self.states.append(output.last_hidden_state[:, -1])
+        hidden = output[0] if isinstance(output, tuple) else output.last_hidden_state
+        self.states.append(hidden[:, -1])
 
     def __exit__(self, *exc) -> None:
         self.handle.remove()
