@@ -12,6 +12,11 @@ held-out items and evaluation seeds, with its 95% paired bootstrap interval):
     python benchmarks/recipe_seeds.py --task qa --seeds 0 1 2 --output_dir outputs/seeds_qa
     python benchmarks/recipe_seeds.py --task qa --seeds 0 1 2 --output_dir outputs/seeds_qa -- --num_threads 1
 
+``--against <other output_dir>``: another configuration's finished runs of the same seeds (for
+example ``-- --reward outcome``, run into its own folder): per seed and metric, this configuration's
+``after`` minus the other's on the same held-out items (the per-item values in ``eval.json``), with
+its 95% paired bootstrap interval, and the median over seeds.
+
 Writes ``<output_dir>/seeds.json`` and ``seeds.md`` and prints the table.
 """
 
@@ -73,6 +78,44 @@ def summarise(runs: dict[int, dict]) -> dict:
     return out
 
 
+def item_values(run: dict, folder: Path) -> dict[str, list[float]]:
+    items = (run.get("items") or {}).get("after")
+    if not items:
+        raise SystemExit(
+            f"error: {folder}/eval.json has no per-item values (older runs lack them); rerun it."
+        )
+    return items
+
+
+def compare(runs: dict[int, dict], others: dict[int, dict], folders: dict[int, tuple[Path, Path]]) -> dict:
+    """Per metric: per seed, this run's after - the other's, paired over the held-out items."""
+    from rlreward.stats import paired_bootstrap_ci
+
+    out: dict[str, dict] = {}
+    for seed in runs:
+        mine, theirs = item_values(runs[seed], folders[seed][0]), item_values(others[seed], folders[seed][1])
+        for m in sorted(set(mine) & set(theirs)):
+            if len(mine[m]) != len(theirs[m]):
+                raise SystemExit(f"error: seed {seed}, {m}: {len(mine[m])} items against {len(theirs[m])}.")
+            ci = paired_bootstrap_ci(mine[m], theirs[m])
+            out.setdefault(m, {"seeds": {}})["seeds"][seed] = {"diff": ci.mean, "ci": [ci.low, ci.high]}
+    for s in out.values():
+        s["diff_median"] = float(np.median([row["diff"] for row in s["seeds"].values()]))
+    return out
+
+
+def compare_markdown(other: str, comparison: dict) -> str:
+    lines = [f"Against `{other}` (this after - that after, same items) [95% CI]:", ""]
+    lines += ["| metric | per seed | median |", "|---|---|---|"]
+    for m, s in comparison.items():
+        seeds = "; ".join(
+            f"{seed}: {row['diff']:+.3f} [{row['ci'][0]:+.3f}, {row['ci'][1]:+.3f}]"
+            for seed, row in s["seeds"].items()
+        )
+        lines.append(f"| {m} | {seeds} | {s['diff_median']:+.3f} |")
+    return "\n".join(lines) + "\n"
+
+
 def markdown(task: str, summary: dict) -> str:
     lines = [
         f"`{task}`: per-item after - before on the held-out items, 95% paired bootstrap interval.",
@@ -111,15 +154,29 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--task", required=True)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--output_dir", required=True)
+    parser.add_argument("--against", help="Another configuration's output_dir with the same seeds, finished.")
     a = parser.parse_args(argv)
     if not (ROOT / "recipes" / f"ppo_{a.task}.py").is_file():
         parser.error(f"--task {a.task}: there is no recipes/ppo_{a.task}.py.")
     out = Path(a.output_dir)
+    other = Path(a.against) if a.against else None
+    missing = [s for s in a.seeds if other and not (other / f"seed_{s}" / "eval.json").is_file()]
+    if missing:  # before any run starts
+        parser.error(f"--against {other}: seeds {missing} have no finished run there.")
     runs = {seed: run_seed(a.task, seed, out / f"seed_{seed}", flags) for seed in a.seeds}
     summary = summarise(runs)
     out.mkdir(parents=True, exist_ok=True)
     (out / "seeds.json").write_text(json.dumps(summary, indent=2))
     table = markdown(a.task, summary)
+    if a.against:
+        others = {s: json.loads((other / f"seed_{s}" / "eval.json").read_text()) for s in a.seeds}
+        folders = {s: (out / f"seed_{s}", other / f"seed_{s}") for s in a.seeds}
+        summary = {
+            **summary,
+            "against": {"output_dir": str(other), "metrics": compare(runs, others, folders)},
+        }
+        (out / "seeds.json").write_text(json.dumps(summary, indent=2))
+        table += "\n" + compare_markdown(str(other), summary["against"]["metrics"])
     (out / "seeds.md").write_text(table)
     print(table)
     return summary

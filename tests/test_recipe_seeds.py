@@ -6,6 +6,8 @@ import importlib.util
 import json
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -45,3 +47,36 @@ def test_finished_runs_are_reused_not_rerun(tmp_path):
     summary = bench.main(["--task", "qa", "--seeds", "0", "1", "--output_dir", str(tmp_path)])
     assert summary["eval/f1"]["seeds"].keys() == {0, 1}
     assert (tmp_path / "seeds.md").read_text().startswith("`qa`")
+
+
+def test_against_pairs_two_configurations_on_the_same_items(tmp_path):
+    from rlreward.stats import paired_bootstrap_ci
+
+    bench = load()
+    mine, theirs = [1.0, 1.0, 0.0, 1.0, 1.0, 0.0], [0.0, 1.0, 0.0, 0.0, 1.0, 0.0]
+    for folder, after in ((tmp_path / "a", mine), (tmp_path / "b", theirs)):
+        (folder / "seed_0").mkdir(parents=True)
+        record = run(0.1, sum(after) / len(after), 0.0, 0.5) | {
+            "items": {"before": None, "after": {"eval/f1": after}}
+        }
+        (folder / "seed_0" / "eval.json").write_text(json.dumps(record))
+    argv = [
+        "--task",
+        "qa",
+        "--seeds",
+        "0",
+        "--output_dir",
+        str(tmp_path / "a"),
+        "--against",
+        str(tmp_path / "b"),
+    ]
+    row = bench.main(argv)["against"]["metrics"]["eval/f1"]["seeds"][0]
+    expected = paired_bootstrap_ci(mine, theirs)
+    assert row["diff"] == pytest.approx(1 / 3) and row["ci"] == [expected.low, expected.high]
+    assert "0: +0.333 [" in (tmp_path / "a" / "seeds.md").read_text()
+    (tmp_path / "b" / "seed_0" / "eval.json").unlink()
+    with pytest.raises(SystemExit):  # before any run starts
+        bench.main(argv)
+    (tmp_path / "b" / "seed_0" / "eval.json").write_text(json.dumps(run(0.1, 0.2, 0.0, 0.5)))
+    with pytest.raises(SystemExit, match="no per-item values"):
+        bench.main(argv)

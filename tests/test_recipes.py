@@ -201,6 +201,8 @@ def test_recipe_smoke_run(smoke_runs, name):
     for key, p in paired.items():
         assert p["ci_low"] <= p["diff"] <= p["ci_high"], (key, p)
         assert p["diff"] == pytest.approx(evaluation["after"][key] - evaluation["before"][key], abs=1e-9)
+        items = evaluation["items"]["after"][key]  # kept per item, so that runs can be paired
+        assert len(items) == p["items"] and sum(items) / len(items) == pytest.approx(evaluation["after"][key])
     assert "95% CI (paired bootstrap)" in (out / "report.md").read_text()
 
 

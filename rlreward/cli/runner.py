@@ -263,6 +263,8 @@ def run_task(
             "model": args.model_name_or_path,
             "rewards": [f"{s} x{1.0 if weights is None else weights[i]:g}" for i, s in enumerate(specs)],
             "paired": paired_differences(before_items, after_items),
+            # per held-out item, in order: runs on the same items can be paired with one another
+            "items": {"before": before_items, "after": after_items},
         }
         out.mkdir(parents=True, exist_ok=True)
         run_record = {"task": task.name, "args": dataclasses.asdict(args), "reward_specs": specs}
