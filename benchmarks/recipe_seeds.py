@@ -78,8 +78,9 @@ def summarise(runs: dict[int, dict]) -> dict:
     return out
 
 
-def item_values(run: dict, folder: Path) -> dict[str, list[float]]:
-    items = (run.get("items") or {}).get("after")
+def item_values(folder: Path) -> dict[str, list[float]]:
+    """A finished run's per-item held-out metrics after training (``eval.json``'s ``items``)."""
+    items = (json.loads((folder / "eval.json").read_text()).get("items") or {}).get("after")
     if not items:
         raise SystemExit(
             f"error: {folder}/eval.json has no per-item values (older runs lack them); rerun it."
@@ -87,17 +88,17 @@ def item_values(run: dict, folder: Path) -> dict[str, list[float]]:
     return items
 
 
-def compare(runs: dict[int, dict], others: dict[int, dict], folders: dict[int, tuple[Path, Path]]) -> dict:
+def compare(mine: dict[int, Path], theirs: dict[int, Path]) -> dict:
     """Per metric: per seed, this run's after - the other's, paired over the held-out items."""
     from rlreward.stats import paired_bootstrap_ci
 
     out: dict[str, dict] = {}
-    for seed in runs:
-        mine, theirs = item_values(runs[seed], folders[seed][0]), item_values(others[seed], folders[seed][1])
-        for m in sorted(set(mine) & set(theirs)):
-            if len(mine[m]) != len(theirs[m]):
-                raise SystemExit(f"error: seed {seed}, {m}: {len(mine[m])} items against {len(theirs[m])}.")
-            ci = paired_bootstrap_ci(mine[m], theirs[m])
+    for seed in mine:
+        a, b = item_values(mine[seed]), item_values(theirs[seed])
+        for m in sorted(set(a) & set(b)):
+            if len(a[m]) != len(b[m]):
+                raise SystemExit(f"error: seed {seed}, {m}: {len(a[m])} items against {len(b[m])}.")
+            ci = paired_bootstrap_ci(a[m], b[m])
             out.setdefault(m, {"seeds": {}})["seeds"][seed] = {"diff": ci.mean, "ci": [ci.low, ci.high]}
     for s in out.values():
         s["diff_median"] = float(np.median([row["diff"] for row in s["seeds"].values()]))
@@ -165,18 +166,14 @@ def main(argv: list[str] | None = None) -> dict:
         parser.error(f"--against {other}: seeds {missing} have no finished run there.")
     runs = {seed: run_seed(a.task, seed, out / f"seed_{seed}", flags) for seed in a.seeds}
     summary = summarise(runs)
+    table = markdown(a.task, summary)
+    if other:
+        folders = {s: out / f"seed_{s}" for s in a.seeds}
+        comparison = compare(folders, {s: other / f"seed_{s}" for s in a.seeds})
+        summary = {**summary, "against": {"output_dir": str(other), "metrics": comparison}}
+        table += "\n" + compare_markdown(str(other), comparison)
     out.mkdir(parents=True, exist_ok=True)
     (out / "seeds.json").write_text(json.dumps(summary, indent=2))
-    table = markdown(a.task, summary)
-    if a.against:
-        others = {s: json.loads((other / f"seed_{s}" / "eval.json").read_text()) for s in a.seeds}
-        folders = {s: (out / f"seed_{s}", other / f"seed_{s}") for s in a.seeds}
-        summary = {
-            **summary,
-            "against": {"output_dir": str(other), "metrics": compare(runs, others, folders)},
-        }
-        (out / "seeds.json").write_text(json.dumps(summary, indent=2))
-        table += "\n" + compare_markdown(str(other), summary["against"]["metrics"])
     (out / "seeds.md").write_text(table)
     print(table)
     return summary

@@ -217,8 +217,9 @@ def sample(
     eos = torch.tensor(eos_token_ids, device=device)
     attention_mask = prompt_mask.long()
     position_ids = (attention_mask.cumsum(-1) - 1).clamp(min=0)
-    hidden = _LastHiddenStates(model) if value_head is not None else None
-    with hidden or contextlib.nullcontext():
+    greedy = temperature == 0
+    with contextlib.ExitStack() as contexts:
+        hidden = contexts.enter_context(_LastHiddenStates(model)) if value_head is not None else None
         out = model(
             input_ids=prompt_ids,
             attention_mask=attention_mask,
@@ -226,33 +227,32 @@ def sample(
             use_cache=True,
             logits_to_keep=1,  # only the last position's logits: no (b, p, vocab) tensor
         )
+        noise = None if greedy else contexts.enter_context(_GumbelNoise(seeds, out.logits.shape[-1]))
         finished = torch.zeros(b, dtype=torch.bool, device=device)
-        greedy = temperature == 0
-        with contextlib.nullcontext() if greedy else _GumbelNoise(seeds, out.logits.shape[-1]) as noise:
-            tokens, logprobs, entropies = [], [], []
-            for step in range(max_new_tokens):
-                logits = out.logits[:, -1].float() / (temperature or 1.0)
-                log_p = torch.log_softmax(logits, dim=-1)
-                if not greedy:
-                    next_token = noise.draw().to(device).add_(_filter_logits(logits, top_k, top_p)).argmax(-1)
-                else:
-                    next_token = logits.argmax(-1)
-                next_token = torch.where(finished, torch.full_like(next_token, pad_token_id), next_token)
-                tokens.append(next_token)
-                logprobs.append(log_p.gather(-1, next_token[:, None]).squeeze(-1))
-                entropies.append(-(log_p.exp() * log_p).sum(-1))
-                finished |= torch.isin(next_token, eos)
-                if finished.all() or step == max_new_tokens - 1:
-                    break  # the last token needs no forward pass of its own
-                attention_mask = F.pad(attention_mask, (0, 1), value=1)
-                position_ids = position_ids[:, -1:] + 1
-                out = model(
-                    input_ids=next_token[:, None],
-                    attention_mask=attention_mask,
-                    position_ids=position_ids,
-                    use_cache=True,
-                    **{cache_arg: getattr(out, cache_arg)},
-                )
+        tokens, logprobs, entropies = [], [], []
+        for step in range(max_new_tokens):
+            logits = out.logits[:, -1].float() / (temperature or 1.0)
+            log_p = torch.log_softmax(logits, dim=-1)
+            if not greedy:
+                next_token = noise.draw().to(device).add_(_filter_logits(logits, top_k, top_p)).argmax(-1)
+            else:
+                next_token = logits.argmax(-1)
+            next_token = torch.where(finished, torch.full_like(next_token, pad_token_id), next_token)
+            tokens.append(next_token)
+            logprobs.append(log_p.gather(-1, next_token[:, None]).squeeze(-1))
+            entropies.append(-(log_p.exp() * log_p).sum(-1))
+            finished |= torch.isin(next_token, eos)
+            if finished.all() or step == max_new_tokens - 1:
+                break  # the last token needs no forward pass of its own
+            attention_mask = F.pad(attention_mask, (0, 1), value=1)
+            position_ids = position_ids[:, -1:] + 1
+            out = model(
+                input_ids=next_token[:, None],
+                attention_mask=attention_mask,
+                position_ids=position_ids,
+                use_cache=True,
+                **{cache_arg: getattr(out, cache_arg)},
+            )
     values = value_head(torch.stack(hidden.states, 1)).float() if hidden is not None else None
     return Samples(torch.stack(tokens, 1), torch.stack(logprobs, 1), torch.stack(entropies, 1), values)
 
