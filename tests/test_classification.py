@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import sys
 from collections import Counter
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 import torch
+from conftest import save_tiny_chat_model, save_tiny_reward_model
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from rlreward.data.topics import DEFAULT_TOPICS, label_order, load_topics, topic_examples
 from rlreward.rewards.base import evaluate_reward
@@ -17,6 +22,7 @@ from rlreward.tasks.classification import (
     classification_metrics,
     label_potential,
     predicted_label,
+    soft_label_potential,
 )
 
 LABELS = ["ai", "food", "sports", "science"]
@@ -112,3 +118,64 @@ def test_own_dataset_needs_two_labels_and_its_columns(tmp_path):
             SimpleNamespace(dataset=str(path), dataset_column=None, reference_column="stars", eval_size=2),
             None,
         )
+
+
+# ---------------------------------------------------------------- a classifier's belief as the reward
+def test_soft_label_potential_is_the_label_potential_against_a_distribution():
+    q = {"ai": 0.1, "food": 0.2, "sports": 0.3, "science": 0.4}
+    for answer in ["sports", "spor", "It is about s", "science", "no idea", "sports "]:
+        one_hot = soft_label_potential(answer, {"sports": 1.0}, LABELS)
+        assert one_hot == pytest.approx(label_potential(answer, "sports", LABELS))
+    assert soft_label_potential("It is about science", q, LABELS) == pytest.approx(0.4)
+    assert soft_label_potential("nothing named", q, LABELS) == 0.0
+    # an unfinished word that starts two labels earns a share of each
+    assert soft_label_potential("s", q, LABELS) == pytest.approx(0.3 / 6 + 0.4 / 7)
+    assert soft_label_potential("sc", q, LABELS) == pytest.approx(0.4 * 2 / 7)
+
+
+def test_classifier_reward_pays_the_probability_of_the_named_label_in_prefix_deltas(tmp_path, tokenizer):
+    folder = save_tiny_reward_model(tmp_path / "clf", num_labels=4, labels=[x.upper() for x in LABELS])
+    task = get_task("classification")
+    reward = task.classifier(str(folder), tokenizer, 0)
+    assert reward.required_columns() == ["text", "labels"]
+    texts = ["pizza and pasta", "the match was won"]
+    model = AutoModelForSequenceClassification.from_pretrained(folder).eval()
+    clf_tokenizer = AutoTokenizer.from_pretrained(folder)
+    with torch.no_grad():
+        probs = [model(**clf_tokenizer(t, return_tensors="pt")).logits[0].softmax(-1) for t in texts]
+    completions = ["food", "i think science"]
+    ids = [tokenizer(c, add_special_tokens=False)["input_ids"] for c in completions]
+    out = evaluate_reward(reward, [""] * 2, completions, ids, text=texts, labels=[LABELS] * 2)
+    expected = [probs[0][LABELS.index("food")].item(), probs[1][LABELS.index("science")].item()]
+    assert out.sequence.tolist() == pytest.approx(expected, abs=1e-5)  # batched and padded = one by one
+    torch.testing.assert_close(out.tokens.sum(1), out.sequence)
+    assert out.tokens[1, :8].abs().sum().item() == 0.0  # "i think " names nothing
+    with pytest.raises(ValueError, match="has no label 'music'"):
+        evaluate_reward(reward, [""], ["food"], ids[:1], text=texts[:1], labels=[LABELS[:3] + ["music"]])
+
+
+def test_train_classifier_fits_separable_topics_and_never_overwrites(tmp_path):
+    base = save_tiny_chat_model(tmp_path / "base")
+    words = {"food": "pizza pasta", "sports": "match goal", "science": "atom cell", "ai": "robot model"}
+    rows = [{"text": f"{w} {i % 3}", "label": label} for i in range(6) for label, w in words.items()]
+    path = tmp_path / "topics.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    spec = importlib.util.spec_from_file_location(
+        "train_classifier", Path(__file__).resolve().parents[1] / "recipes" / "train_classifier.py"
+    )
+    recipe = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = recipe
+    spec.loader.exec_module(recipe)
+    out = tmp_path / "clf"
+    argv = ["--model_name_or_path", str(base), "--dataset", str(path), "--eval_size", "8",
+            "--output_dir", str(out), "--learning_rate", "1e-2", "--num_train_epochs", "15",
+            "--per_device_train_batch_size", "8", "--warmup_steps", "0"]  # fmt: skip
+    report = recipe.main(argv)
+    assert json.loads((out / "eval.json").read_text()) == report
+    assert report["train_rows"] == 16 and report["eval_rows"] == 8 and report["labels"] == sorted(words)
+    assert report["after"]["eval/accuracy"] == 1.0  # held-out texts repeat training ones
+    assert report["items"]["after"]["eval/accuracy"] == [1.0] * 8
+    assert report["after"]["eval/macro_f1"] == 1.0
+    assert report["after"]["eval/accuracy_low"] <= 1.0 <= report["after"]["eval/accuracy_high"]
+    with pytest.raises(ValueError, match="already holds a trained classifier"):
+        recipe.main(argv)

@@ -19,7 +19,7 @@ share of answers that name any label.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
@@ -46,12 +46,24 @@ def label_potential(answer: str, gold: str, labels: Sequence[str]) -> float:
     """How far ``answer`` has got in naming ``gold`` as its label: 1 once the first label it names is
     the gold one, 0 once it is another; before it names any, the share of the gold label that its
     last (possibly unfinished) word spells, when that word starts the gold label."""
+    return soft_label_potential(answer, {gold: 1.0}, labels)
+
+
+def soft_label_potential(answer: str, weights: Mapping[str, float], labels: Sequence[str]) -> float:
+    """:func:`label_potential` against a distribution over the labels instead of one gold label:
+    ``weights[l]`` once the first label ``answer`` names is ``l`` (0 for a label without weight);
+    before it names any, the sum over the labels its unfinished last word starts of
+    ``weights[l] * share of l spelled``. With ``{gold: 1}`` it is :func:`label_potential`."""
     named = predicted_label(answer, labels)
     if named is not None:
-        return float(named == gold)
+        return float(weights.get(named, 0.0))
     words = re.findall(r"\w+", answer.casefold())
-    word, target = (words[-1] if words else ""), gold.casefold()
-    return len(word) / len(target) if word and target.startswith(word) and answer[-1:].isalnum() else 0.0
+    word = words[-1] if words else ""
+    if not word or not answer[-1:].isalnum():
+        return 0.0
+    return float(
+        sum(w * len(word) / len(label) for label, w in weights.items() if label.casefold().startswith(word))
+    )
 
 
 class CorrectLabel(InstantReward):
@@ -68,6 +80,9 @@ class CorrectLabel(InstantReward):
         ]
         return RewardOutput(sequence=torch.tensor(values, dtype=torch.float32))
 
+    def required_columns(self) -> list[str]:
+        return ["label", "labels"]
+
 
 class LabelPotential(InstantReward):
     """The sequence score behind ``label_prefix`` (:func:`label_potential` of the whole answer: 1 when
@@ -83,6 +98,83 @@ class LabelPotential(InstantReward):
             for c, gold, options in zip(completions, label, labels)
         ]
         return RewardOutput(sequence=torch.tensor(values, dtype=torch.float32))
+
+    def required_columns(self) -> list[str]:
+        return ["label", "labels"]
+
+
+class ClassifierLabels(InstantReward):
+    """A text classifier's belief as the reward: the probability it gives, for the row's ``text``,
+    the label the answer names (0 when the answer names none), so the policy is paid for agreeing with
+    a classifier and never reads a gold label. As a sequence score it is :func:`soft_label_potential`
+    with the classifier's probabilities; the task wraps it in prefix deltas, so the tokens that write
+    a label earn its probability as they are written.
+
+    Args:
+        model: a sequence classifier over the labels (``recipes/train_classifier.py`` writes one), a
+            folder or Hub id, or a loaded model; its ``id2label`` names must be the dataset's labels
+            (case-insensitive).
+        tokenizer: the classifier's tokenizer (loaded from ``model`` when that is a string).
+        batch_size: texts per forward pass.
+        max_length: longest classifier input in tokens (longer texts are cut from the right).
+    """
+
+    name = "classifier"
+
+    def __init__(self, model: Any, tokenizer: Any = None, batch_size: int = 32, max_length: int = 128):
+        if isinstance(model, str):
+            from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+            tokenizer = tokenizer or AutoTokenizer.from_pretrained(model)
+            model = AutoModelForSequenceClassification.from_pretrained(model)
+        if tokenizer is None:
+            raise ValueError("ClassifierLabels needs the classifier's tokenizer when given a loaded model.")
+        self.model, self.tokenizer = model.eval(), tokenizer
+        self.batch_size, self.max_length = batch_size, max_length
+        id2label = model.config.id2label
+        self.label_names = [str(id2label[i]).casefold() for i in range(len(id2label))]
+        self._cache: dict[str, dict[str, float]] = {}  # text -> label -> probability
+
+    def required_columns(self) -> list[str]:
+        return ["text", "labels"]
+
+    @torch.no_grad()
+    def probabilities(self, texts: Sequence[str]) -> list[dict[str, float]]:
+        """Per text, the classifier's softmax over its labels (names case-folded); cached per text,
+        since prefix deltas score the same message once per prefix."""
+        todo = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        device = next(self.model.parameters()).device
+        for start in range(0, len(todo), self.batch_size):
+            chunk = todo[start : start + self.batch_size]
+            enc = self.tokenizer(
+                chunk, padding=True, truncation=True, max_length=self.max_length, return_tensors="pt"
+            ).to(device)
+            probs = self.model(**enc).logits.float().softmax(-1).cpu()
+            for text, row in zip(chunk, probs.tolist()):
+                self._cache[text] = dict(zip(self.label_names, row))
+        return [self._cache[t] for t in texts]
+
+    def score(self, prompts, completions, completion_ids, text=None, labels=None, **kwargs) -> RewardOutput:
+        if text is None or labels is None:
+            raise ValueError("the classifier reward needs the dataset's 'text' and 'labels' columns.")
+        values = []
+        for completion, options, q in zip(completions, labels, self.probabilities(text)):
+            unknown = [o for o in options if o.casefold() not in q]
+            if unknown:
+                raise ValueError(
+                    f"the classifier reward's model has no label {unknown[0]!r} (its labels: "
+                    f"{', '.join(self.label_names)}); train it on the same labels "
+                    "(python recipes/train_classifier.py --dataset <the same data>)."
+                )
+            weights = {o: q[o.casefold()] for o in options}
+            values.append(soft_label_potential(completion_text(completion), weights, options))
+        return RewardOutput(sequence=torch.tensor(values, dtype=torch.float32))
+
+
+def classifier_reward(spec: str, tokenizer: Any, label: int | str) -> InstantReward:
+    """``--reward <classifier folder>``: :class:`ClassifierLabels` in prefix deltas (``label`` unused:
+    the answer's label picks the class)."""
+    return PrefixDeltaReward(ClassifierLabels(spec), TokenizerDecode(tokenizer))
 
 
 ANSWER_PREFIX = "Topic:"
@@ -140,19 +232,23 @@ def classification_items(result: Any, context: EvalContext | None = None) -> dic
     }
 
 
-def classification_metrics(result: Any, context: EvalContext | None = None) -> dict[str, float]:
-    """Macro recall and macro F1 over the gold labels present (an unanswered item counts as wrong)."""
-    gold = [r["label"] for r in result.rows]
-    predicted = [predicted_label(r["completion"], r["labels"]) for r in result.rows]
+def macro_scores(gold: Sequence[str], predicted: Sequence[str | None]) -> dict[str, float]:
+    """Macro recall and macro F1 over the gold labels present (a ``None`` prediction counts as wrong)."""
     recalls, f1s = [], []
     for label in sorted(set(gold)):
         tp = sum(p == label and g == label for p, g in zip(predicted, gold))
-        support, claimed = gold.count(label), predicted.count(label)
+        support, claimed = list(gold).count(label), list(predicted).count(label)
         recall = tp / support
         precision = tp / claimed if claimed else 0.0
         recalls.append(recall)
         f1s.append(2 * precision * recall / (precision + recall) if precision + recall else 0.0)
     return {"eval/macro_recall": mean(recalls), "eval/macro_f1": mean(f1s)}
+
+
+def classification_metrics(result: Any, context: EvalContext | None = None) -> dict[str, float]:
+    """Macro recall and macro F1 of the answers' labels over the gold labels present."""
+    gold = [r["label"] for r in result.rows]
+    return macro_scores(gold, [predicted_label(r["completion"], r["labels"]) for r in result.rows])
 
 
 TASK = Task(
@@ -167,4 +263,5 @@ TASK = Task(
     item_metrics=classification_items,
     metrics=classification_metrics,
     reference=lambda row: row["label"],
+    classifier=classifier_reward,
 )
