@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
+import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
@@ -179,3 +181,15 @@ def test_train_classifier_fits_separable_topics_and_never_overwrites(tmp_path):
     assert report["after"]["eval/accuracy_low"] <= 1.0 <= report["after"]["eval/accuracy_high"]
     with pytest.raises(ValueError, match="already holds a trained classifier"):
         recipe.main(argv)
+
+
+def test_train_classifier_bad_input_is_one_line_at_the_command_line(tmp_path):
+    script = Path(__file__).resolve().parents[1] / "recipes" / "train_classifier.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "--dataset", str(tmp_path / "missing.jsonl")],
+        capture_output=True, text=True, cwd=tmp_path, timeout=120,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert done.stderr.startswith("error: ") and "Traceback" not in done.stderr
+    assert "is not an existing file" in done.stderr and len(done.stderr.strip().splitlines()) == 1
