@@ -19,8 +19,6 @@ probability the classifier gives the label it names, for that message (``Classif
 from __future__ import annotations
 
 import json
-import os
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +30,7 @@ import torch
 from transformers import DataCollatorWithPadding, Trainer, TrainingArguments, set_seed
 from trl import TrlParser
 
-from rlreward.cli.runner import error_line
+from rlreward.cli.runner import run_script
 from rlreward.stats import paired_bootstrap_ci
 from rlreward.tasks.classification import ClassifierLabels, load_data, macro_scores
 from rlreward.trainers.pointwise import TRAINING_DEFAULTS, refuse_finished, save_scorer
@@ -182,10 +180,4 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except (ValueError, FileNotFoundError) as err:  # DataError is a ValueError; one line, no traceback
-        if os.environ.get("RLREWARD_DEBUG", "") not in ("", "0"):
-            raise
-        print(f"error: {error_line(err)}", file=sys.stderr)
-        sys.exit(2)
+    run_script(main)  # bad input: one line, no traceback

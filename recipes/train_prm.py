@@ -45,9 +45,7 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import random
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,7 +57,7 @@ from peft import get_peft_model
 from transformers import DataCollatorWithPadding, set_seed
 from trl import ModelConfig, RewardConfig, TrlParser, get_peft_config
 
-from rlreward.cli.runner import error_line
+from rlreward.cli.runner import run_script
 from rlreward.data.base import DataError, load_table, train_eval_split, validate_columns
 from rlreward.rewards.classifier import ClassifierReward
 from rlreward.rewards.process import STEP_SEPARATOR, context_text
@@ -407,10 +405,4 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except (ValueError, FileNotFoundError) as err:  # DataError is a ValueError; one line, no traceback
-        if os.environ.get("RLREWARD_DEBUG", "") not in ("", "0"):
-            raise
-        print(f"error: {error_line(err)}", file=sys.stderr)
-        sys.exit(2)
+    run_script(main)  # bad input: one line, no traceback

@@ -52,8 +52,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,7 +63,7 @@ from peft import get_peft_model
 from transformers import DataCollatorWithPadding, set_seed
 from trl import ModelConfig, RewardConfig, RewardTrainer, TrlParser, extract_prompt, get_peft_config
 
-from rlreward.cli.runner import error_line
+from rlreward.cli.runner import run_script
 from rlreward.data.base import DataError, is_chat, load_table, train_eval_split, validate_columns
 from rlreward.data.dialogue import dialogue_feedback_log, dialogue_preference_pairs
 from rlreward.rewards.base import completion_text
@@ -454,10 +452,4 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except (ValueError, FileNotFoundError) as err:  # DataError is a ValueError; one line, no traceback
-        if os.environ.get("RLREWARD_DEBUG", "") not in ("", "0"):
-            raise
-        print(f"error: {error_line(err)}", file=sys.stderr)
-        sys.exit(2)
+    run_script(main)  # bad input: one line, no traceback

@@ -24,7 +24,7 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -335,3 +335,16 @@ def _sft_baseline(trainer: Any, train: Any, reference: Any, config: Any) -> list
     policy = trainer.accelerator.unwrap_model(trainer.actor_critic).policy
     _, log = train_sft(policy, trainer.tokenizer, examples, Path(config.output_dir) / "sft", config)
     return [{"step": h["step"], "sft/loss": h["loss"]} for h in log if "loss" in h and "step" in h]
+
+
+def run_script(main: Callable[[], Any]) -> None:
+    """Run a training script's ``main()`` as a command: bad input (a ``ValueError``, ``DataError`` included,
+    or a ``FileNotFoundError``) becomes one ``error: ...`` line on stderr and exit status 2, with no
+    traceback unless ``RLREWARD_DEBUG`` is set."""
+    try:
+        main()
+    except (ValueError, FileNotFoundError) as err:
+        if os.environ.get("RLREWARD_DEBUG", "") not in ("", "0"):
+            raise
+        print(f"error: {error_line(err)}", file=sys.stderr)
+        sys.exit(2)
