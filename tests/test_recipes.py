@@ -189,7 +189,9 @@ def test_recipe_smoke_run(smoke_runs, name):
         assert (out / artifact).is_file(), f"{name} did not write {artifact}"
     assert (out / "adapter_model.safetensors").is_file()
     # A value head is trained (and saved) only with GAE advantages; group baselines need none.
-    estimator = yaml.safe_load((RECIPES / "configs" / f"{name}.yaml").read_text()).get("advantage_estimator", "gae")
+    estimator = yaml.safe_load((RECIPES / "configs" / f"{name}.yaml").read_text()).get(
+        "advantage_estimator", "gae"
+    )
     assert (out / "value_head.safetensors").is_file() == (estimator == "gae"), estimator
     evaluation = json.loads((out / "eval.json").read_text())
     for stage in ("before", "after"):
