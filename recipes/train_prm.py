@@ -25,7 +25,9 @@ The algorithm, as run by default:
    folder at the end), 2 epochs at lr 2e-4. ``--model_name_or_path minilm-l6 --use_peft false
    --learning_rate 1e-4 --num_train_epochs 3`` is the small encoder used before (faster, but it did
    not learn the arithmetic steps); any classifier backbone works. Sigmoid cross-entropy on the
-   targets (``rlreward.trainers.pointwise``);
+   targets (``rlreward.trainers.pointwise``). With ``--validation_size``, a share of the training
+   problems is set aside, the PRM's step AUROC on it is measured after every epoch, and the best
+   epoch's weights are kept (so the epoch count is chosen without the held-out solutions);
 4. report on held-out solutions (split by problem, so no held-out problem is seen in training),
    before and after training: step AUROC (the PRM's score against the labels), step accuracy
    (``p > 0.5``), and first-error accuracy (the first step with ``p < 0.5``, or none, is the labels'
@@ -54,7 +56,7 @@ from typing import Any
 import datasets
 import torch
 from peft import get_peft_model
-from transformers import DataCollatorWithPadding, set_seed
+from transformers import DataCollatorWithPadding, TrainerCallback, set_seed
 from trl import ModelConfig, RewardConfig, TrlParser, get_peft_config
 
 from rlreward.cli.runner import run_script
@@ -113,6 +115,14 @@ class PRMArguments:
             "a newline). None: 'problem' when the solutions have it (the built-in arithmetic data), else 'prompt'."
         },
     )
+    validation_size: float = field(
+        default=0.0,
+        metadata={
+            "help": "Validation solutions taken from the training side (a fraction in (0, 1) or a count; split by "
+            "problem when the solutions name one, before --synthetic is added). After each epoch the PRM's step "
+            "AUROC on them is measured and the best epoch's weights are kept. 0: keep the last epoch."
+        },
+    )
     synthetic: int = field(
         default=0,
         metadata={
@@ -126,6 +136,10 @@ class PRMArguments:
             raise ValueError(f"--eval_size must be > 0 to report held-out step AUROC, got {self.eval_size}.")
         if self.num_problems < 2 or self.samples < 1:
             raise ValueError("--num_problems must be at least 2 and --samples at least 1.")
+        if self.validation_size < 0:
+            raise ValueError(
+                f"--validation_size must be >= 0 (0: no validation), got {self.validation_size}."
+            )
         if self.synthetic < 0:
             raise ValueError(f"--synthetic must be >= 0 (solutions to add), got {self.synthetic}.")
 
@@ -215,14 +229,35 @@ def synthetic_solutions(count: int, exclude: set[str], seed: int) -> list[dict[s
 
 
 def add_synthetic(solutions: datasets.DatasetDict, count: int, seed: int) -> datasets.DatasetDict:
-    """``solutions`` with ``count`` synthetic ones added to ``train`` (none of the held-out problems)."""
+    """``solutions`` with ``count`` synthetic ones added to ``train`` (none of the problems of the other
+    splits: held out, validation)."""
     if not count:
         return solutions
-    held_out = set(solutions["eval"]["problem"]) if "problem" in solutions["eval"].column_names else set()
+    others = [split for name, split in solutions.items() if name != "train"]
+    held_out = {p for split in others if "problem" in split.column_names for p in split["problem"]}
     extra = synthetic_solutions(count, held_out, seed)
     columns = solutions["train"].column_names
     train = list(solutions["train"]) + [{k: row.get(k) for k in columns} for row in extra]
-    return datasets.DatasetDict({"train": datasets.Dataset.from_list(train), "eval": solutions["eval"]})
+    return datasets.DatasetDict({**solutions, "train": datasets.Dataset.from_list(train)})
+
+
+def split_validation(solutions: datasets.DatasetDict, size: float, seed: int) -> datasets.DatasetDict:
+    """``validation`` taken from ``train`` (by problem when the solutions name one); ``eval`` untouched."""
+    if not size:
+        return solutions
+    size = int(size) if size >= 1 else size
+    train = solutions["train"]
+    if "problem" in train.column_names:
+        split = split_by_problem(list(train), size, seed)
+    else:
+        split = train_eval_split(train, size, seed)
+    labels = [float(y) > 0.5 for row in split["eval"] for y in row["labels"]]
+    if all(labels) or not any(labels):
+        raise DataError(
+            f"process reward model: the {len(split['eval'])} validation solutions (--validation_size {size}) have "
+            "only right or only wrong steps, so no AUROC can choose an epoch; raise --validation_size."
+        )
+    return datasets.DatasetDict({**solutions, "train": split["train"], "validation": split["eval"]})
 
 
 def load_solutions(args: PRMArguments, seed: int, out: Path) -> tuple[datasets.DatasetDict, str]:
@@ -332,6 +367,46 @@ def prm_metrics(
     return out
 
 
+class BestEpoch(TrainerCallback):
+    """After each epoch, the PRM's metrics on the validation solutions; when training ends, the
+    trainable weights (LoRA and head, or every weight without LoRA) of the epoch with the highest step
+    AUROC are put back (the earliest, on a tie).
+
+    ``scorer`` must score with the weights being trained (``load_scorer``'s reward: LoRA is injected
+    into its model in place).
+    """
+
+    def __init__(self, scorer: ClassifierReward, validation: datasets.Dataset, context: str):
+        self.scorer, self.validation, self.context = scorer, validation, context
+        self.history: list[dict[str, float]] = []
+        self.best: tuple[float, int, dict[str, torch.Tensor]] | None = None
+
+    def on_epoch_end(self, args, state, control, model=None, **kwargs):
+        was_training = model.training
+        model.eval()  # no dropout while scoring
+        metrics = prm_metrics(self.scorer, self.validation, self.context)
+        model.train(was_training)
+        epoch = len(self.history) + 1
+        self.history.append({"epoch": epoch, **metrics})
+        auroc = metrics["eval/step_auroc"]
+        print(f"epoch {epoch}: validation step AUROC {auroc:.3f}", flush=True)
+        if self.best is None or auroc > self.best[0]:
+            weights = {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
+            self.best = (auroc, epoch, weights)
+
+    def on_train_end(self, args, state, control, model=None, **kwargs):
+        if self.best is None:
+            return
+        with torch.no_grad():
+            for name, p in model.named_parameters():
+                if name in self.best[2]:
+                    p.copy_(self.best[2][name])
+
+    @property
+    def chosen_epoch(self) -> int | None:
+        return None if self.best is None else self.best[1]
+
+
 # ------------------------------------------------------------------------------------------ main
 def make_parser() -> TrlParser:
     parser = TrlParser((PRMArguments, RewardConfig, ModelConfig))
@@ -347,6 +422,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     set_seed(config.seed)
     t0 = time.perf_counter()
     solutions, source = load_solutions(args, config.seed, out)
+    solutions = split_validation(solutions, args.validation_size, config.seed)
     solutions = add_synthetic(solutions, args.synthetic, config.seed)
     if args.synthetic:
         source += f" + {args.synthetic} synthetic checker-labelled training solutions"
@@ -360,17 +436,21 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     limit = min(config.max_length or untrained.max_length, untrained.max_length)
     train, dropped = tokenize_rows(*step_rows(solutions["train"], context), tokenizer, True, limit)
     before = prm_metrics(untrained, solutions["eval"], context)
+    validation = solutions.get("validation")
     print(
         f"{len(solutions['train'])} training solutions ({len(train)} steps, {dropped} over {limit} tokens dropped), "
-        f"{len(solutions['eval'])} held out; data: {source} ({data_seconds:.0f} s); the PRM reads the {context!r} "
-        f"before the steps\nbefore training: {before}"
+        f"{len(validation or [])} for validation, {len(solutions['eval'])} held out; data: {source} "
+        f"({data_seconds:.0f} s); the PRM reads the {context!r} before the steps\nbefore training: {before}"
     )
     peft_config = get_peft_config(model_args)
+    # the untrained reward's model is the one trained (LoRA goes in place): it scores the validation steps
+    best_epoch = BestEpoch(untrained, validation, context) if validation is not None else None
     trainer = PointwiseTrainer(
         model=get_peft_model(model, peft_config) if peft_config else model,
         args=config,
         train_dataset=train,
         data_collator=DataCollatorWithPadding(tokenizer),
+        callbacks=[best_epoch] if best_epoch else None,
     )
     t1 = time.perf_counter()
     trainer.train()
@@ -390,6 +470,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "train_steps": len(train),
         "dropped_steps": dropped,
         "eval_solutions": len(solutions["eval"]),
+        "validation_solutions": len(validation or []),
+        "validation": best_epoch.history if best_epoch else None,
+        "chosen_epoch": best_epoch.chosen_epoch if best_epoch else None,
         "optimizer_steps": trainer.state.global_step,
         "data_seconds": round(data_seconds, 1),
         "train_seconds": round(train_seconds, 1),

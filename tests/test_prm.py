@@ -14,12 +14,13 @@ from pathlib import Path
 import pytest
 import torch
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
-from transformers import BertConfig, BertForSequenceClassification, PreTrainedTokenizerFast
+from transformers import BertConfig, BertForSequenceClassification, PreTrainedTokenizerFast, TrainerState
 
 from rlreward.rewards.base import evaluate_reward
 from rlreward.rewards.classifier import ClassifierReward
 from rlreward.rewards.process import CheckerSteps, ProcessReward, line_steps, step_prefixes
 from rlreward.tasks.arithmetic import ArithmeticChecker
+from rlreward.trainers.pointwise import load_scorer
 
 ROOT = Path(__file__).resolve().parents[1]
 RECIPE = ROOT / "recipes" / "train_prm.py"
@@ -268,3 +269,65 @@ def test_a_trainer_names_the_columns_its_rewards_read_before_it_trains(tmp_path,
     with pytest.raises(ValueError, match=r"\['problem'\], which eval_dataset lacks"):
         ReinforceTrainer(policy, [outcome, steps], data, config, tokenizer=tokenizer, eval_dataset=held_out)
     ReinforceTrainer(policy, [outcome, steps], data, config, tokenizer=tokenizer)  # every column there
+
+
+def test_validation_chooses_the_epoch_and_its_weights_are_the_ones_saved(tmp_path):
+    recipe = load_recipe()
+    base = tiny_prm(tmp_path / "base")
+    data = write_solutions(tmp_path / "steps.jsonl")
+    out = tmp_path / "prm"
+    report = recipe.main(
+        [
+            "--model_name_or_path", str(base), "--use_peft", "false", "--dataset", str(data), "--eval_size", "12",
+            "--validation_size", "12", "--num_train_epochs", "3", "--per_device_train_batch_size", "8",
+            "--learning_rate", "3e-3", "--output_dir", str(out), "--disable_tqdm", "true",
+        ]
+    )  # fmt: skip
+    assert report["train_solutions"] == 48 and report["validation_solutions"] == 12
+    history = report["validation"]
+    assert [h["epoch"] for h in history] == [1, 2, 3]
+    aurocs = [h["eval/step_auroc"] for h in history]
+    assert report["chosen_epoch"] == 1 + aurocs.index(max(aurocs))  # the earliest best
+    # the saved PRM scores the validation solutions as the chosen epoch did
+    args = recipe.PRMArguments(dataset=str(data), eval_size=12, validation_size=12)
+    solutions = recipe.split_validation(recipe.load_solutions(args, 0, out)[0], 12, 0)  # seed 0, the default
+    saved = ClassifierReward(str(out), include_prompt=True, per_token=None)
+    again = recipe.prm_metrics(saved, solutions["validation"])["eval/step_auroc"]
+    assert again == pytest.approx(aurocs[report["chosen_epoch"] - 1])
+
+
+def test_best_epoch_puts_back_the_best_epochs_weights(tmp_path):
+    import datasets
+
+    recipe = load_recipe()
+    model, tokenizer, scorer = load_scorer(str(tiny_prm(tmp_path / "base")), "step_correct", True, 16)
+    rows = [json.loads(line) for line in write_solutions(tmp_path / "steps.jsonl", copies=1).open()]
+    validation = datasets.Dataset.from_list(rows)
+    callback = recipe.BestEpoch(scorer, validation, "prompt")
+    model.train()
+    head = model.classifier.weight
+    first = recipe.prm_metrics(scorer, validation)["eval/step_auroc"]
+    if first < 0.5:  # make the first epoch the better one: the reversed scores give 1 - AUROC
+        head.data.neg_()
+    state = TrainerState()
+    callback.on_epoch_end(None, state, None, model=model)
+    best = head.detach().clone()
+    head.data.neg_()  # the second epoch scores the steps in reverse: a worse AUROC
+    callback.on_epoch_end(None, state, None, model=model)
+    aurocs = [h["eval/step_auroc"] for h in callback.history]
+    assert aurocs[0] > 0.5 > aurocs[1] and aurocs[0] == pytest.approx(1 - aurocs[1])
+    callback.on_train_end(None, state, None, model=model)
+    assert callback.chosen_epoch == 1 and torch.equal(head, best)
+    assert model.training  # scored in eval mode, put back as it was
+
+
+def test_validation_size_is_checked():
+    recipe = load_recipe()
+    with pytest.raises(ValueError, match="--validation_size must be >= 0"):
+        recipe.PRMArguments(validation_size=-1)
+    import datasets
+
+    one_class = {"prompt": ["p", "q"], "completions": [["a"], ["b"]], "labels": [[1.0], [1.0]]}
+    solutions = datasets.DatasetDict({"train": datasets.Dataset.from_dict(one_class)})
+    with pytest.raises(ValueError, match="only right or only wrong steps"):
+        recipe.split_validation(solutions, 1, seed=0)
