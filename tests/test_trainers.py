@@ -529,3 +529,34 @@ def test_a_broken_or_mismatched_checkpoint_is_one_sentence_naming_it(tokenizer, 
     trainer = PPOTrainer(tiny_llama(len(tokenizer)), CountToken(target), PROMPTS, same, tokenizer=tokenizer)
     with pytest.raises(ValueError, match=r"trainable\.pt cannot be read .*truncated or corrupt; delete"):
         trainer.train()
+
+
+@pytest.mark.parametrize(
+    "trainer_cls,config_cls", [(PPOTrainer, PPOConfig), (ReinforceTrainer, ReinforceConfig)]
+)
+def test_held_out_evaluations_leave_training_unchanged(trainer_cls, config_cls, tokenizer, tmp_path):
+    from conftest import tiny_llama
+
+    runs = []
+    for eval_steps in (0, 1):  # none, or a sampled held-out evaluation after every step
+        config = make_config(
+            config_cls, tmp_path, output_dir=tmp_path / f"run{eval_steps}", max_steps=3, eval_steps=eval_steps,
+            batch_size=8, mini_batch_size=8, use_peft=True, lora_dropout=0.1, temperature=1.0,
+        )  # fmt: skip
+        trainer = trainer_cls(
+            tiny_llama(len(tokenizer)), CountToken(4), PROMPTS, config, tokenizer=tokenizer,
+            eval_dataset=PROMPTS if eval_steps else None, eval_temperature=1.0,
+        )  # fmt: skip
+        history = trainer.train()
+        weights = {
+            n: p.detach().clone() for n, p in trainer.actor_critic.named_parameters() if p.requires_grad
+        }
+        runs.append(([m["rewards/mean"] for m in history], weights))
+    (rewards, weights), (rewards_evaluated, weights_evaluated) = runs
+    assert "eval/reward" in history[0]  # the second run did evaluate
+    assert rewards == rewards_evaluated
+    assert weights.keys() == weights_evaluated.keys()
+    assert all(torch.equal(weights[n], weights_evaluated[n]) for n in weights)
+    assert any(
+        not torch.equal(w, torch.zeros_like(w)) for n, w in weights.items() if "lora_B" in n
+    )  # trained
