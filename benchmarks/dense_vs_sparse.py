@@ -12,6 +12,10 @@ For a task recipe, each reward *variant* is trained with every seed on the recip
   prefix re-scoring, for tasks whose native credit is something else (codegen's syntax credit);
 * ``attention``: the sequence scores of a classifier reward spread by its attention (dialogue only).
 
+Dialogue's reward model is a folder (``--reward_model``, default ``outputs/reward_model_dialogue``):
+its terminal variant scores the whole reply once (``--model_credit none``), the instant one is the
+recipe's prefix delta; the repetition and length terms follow the built-in rule above.
+
 Every variant's sequence score is the same number, so only *when* the credit arrives differs.
 
 What is measured, per run (one subprocess each, the generic runner of the recipes with this task):
@@ -36,6 +40,7 @@ Run (about 3 minutes a run on 2 CPU cores at 12 steps of 16):
 
     python benchmarks/dense_vs_sparse.py --task sentiment --seeds 0 1 2 --steps 12 --eval_every 4
     python benchmarks/dense_vs_sparse.py --task qa --seeds 0 1 2 --trainer reinforce -- --eval_size 32
+    python recipes/train_reward_model.py && python benchmarks/dense_vs_sparse.py --task dialogue --eval_every 8
 
 Flags after ``--`` go to every run (``--model_name_or_path``, ``--language fr``, batch sizes...).
 Results: ``<output_dir>/<task>/{results.json,table.md,dense_vs_sparse_<task>.png}`` and one folder
@@ -59,6 +64,8 @@ from typing import Any
 
 import numpy as np
 
+from rlreward.rewards.base import InstantReward, RewardOutput, as_instant
+
 ROOT = Path(__file__).resolve().parents[1]
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -69,40 +76,22 @@ SEQUENCE = "@sequence"  # suffix of a built-in reward reduced to its sequence sc
 
 
 # ------------------------------------------------------------------------------ reward variants
-class SequenceOnly:
-    """A reward's sequence scores only (``per_token = None``), so that the trainer densifies them."""
+class SequenceOnly(InstantReward):
+    """A reward's sequence scores only (``per_token = None``), so that the trainer densifies them.
+    Its state and freezing reach the inner reward (``children``), as for any wrapper."""
 
     per_token = None
 
     def __init__(self, inner: Any):
-        from rlreward.rewards.base import as_instant
-
         self.inner = as_instant(inner)
         self.name = f"{self.inner.name}{SEQUENCE}"
-        self.frozen = False
 
-    def score(self, prompts, completions, completion_ids, **kwargs):
-        from rlreward.rewards.base import RewardOutput
-
+    def score(self, prompts, completions, completion_ids, **kwargs) -> RewardOutput:
         out = self.inner.score(prompts, completions, completion_ids, **kwargs)
         return RewardOutput(out.sequence, None, dict(out.components))
 
-    def __call__(self, prompts, completions, completion_ids=None, **kwargs):
-        return self.inner(prompts, completions, completion_ids, **kwargs)
-
-    # state and freezing reach the inner reward (NormalizedReward's statistics, if any)
-    def children(self):
+    def children(self) -> list[InstantReward]:
         return [self.inner]
-
-    def state_dict(self):
-        return self.inner.state_dict()
-
-    def load_state_dict(self, state):
-        self.inner.load_state_dict(state)
-
-    def freeze(self, frozen: bool = True):
-        self.frozen = frozen
-        self.inner.freeze(frozen)
 
 
 def with_sequence_rewards(task: Any) -> Any:
@@ -115,28 +104,43 @@ def with_sequence_rewards(task: Any) -> Any:
     return dataclasses.replace(task, rewards={**task.rewards, **extra})
 
 
-def variants(task_name: str) -> dict[str, list[str]]:
-    """Reward flags of each variant for ``task_name``: the task's default rewards (and weights)."""
+def variants(task_name: str, reward_model: str | None = None) -> dict[str, list[str]]:
+    """Reward flags of each variant for ``task_name``: the task's default rewards (and weights).
+
+    A reward-model folder among them (dialogue's; ``reward_model`` replaces it) is passed as it is; the child's
+    ``--model_credit`` picks its per-token credit: ``none`` (the sequence score, densified by
+    ``--densify``), its own ``prefix_delta`` (the recipe's), or ``attention``.
+    """
     from rlreward.tasks import get_task
 
     task = get_task(task_name)
-    builtin = [s for s in task.default_reward if s in task.rewards]
-    if len(builtin) != len(task.default_reward):
-        raise ValueError(
-            f"{task_name}: its default reward {task.default_reward} includes a model folder; "
-            "dense_vs_sparse handles built-in rewards only (dialogue needs its reward model)."
-        )
+    has_model = any(s not in task.rewards for s in task.default_reward)
     weights = ["--reward_weights", *map(str, task.default_weights)] if task.default_weights else []
 
-    def flags(suffix: str, densify: str | None) -> list[str]:
-        rewards = [x for s in builtin for x in ("--reward", s + suffix)]
-        return [*rewards, *weights, *(["--densify", densify] if densify else [])]
+    def flags(suffix: str, densify: str | None, model_credit: str = "prefix_delta") -> list[str]:
+        specs = [s + suffix if s in task.rewards else reward_model or s for s in task.default_reward]
+        rewards = [x for s in specs for x in ("--reward", s)]
+        credit = ["--model_credit", model_credit] if has_model else []
+        return [*rewards, *weights, *(["--densify", densify] if densify else []), *credit]
 
     # instant: the rewards' own per-token credit (the recipe's --densify applies to none of them)
-    out = {"terminal": flags(SEQUENCE, "terminal"), "instant": flags("", None)}
+    out = {"terminal": flags(SEQUENCE, "terminal", "none"), "instant": flags("", None)}
     if task_name == "codegen":  # its native credit is per-line syntax credit, not the prefix delta
         out["prefix_delta"] = flags(SEQUENCE, "prefix_delta")
+    if has_model:  # the reward model's score spread over the tokens by its attention
+        out["attention"] = flags("", None, "attention")
     return out
+
+
+def with_model_credit(factory: Any, credit: str) -> Any:
+    """A task's classifier factory whose rewards give ``credit`` per token (``none``: sequence scores)."""
+
+    def build(spec: str, tokenizer: Any, label: Any) -> Any:
+        model = factory(spec, tokenizer, label)
+        model.per_token = None if credit == "none" else credit
+        return model
+
+    return build
 
 
 # ------------------------------------------------------------------------------ one run (child)
@@ -152,8 +156,11 @@ def child(argv: Sequence[str]) -> None:
     parser.add_argument("--task", required=True)
     parser.add_argument("--trainer", choices=["ppo", "reinforce"], default="ppo")
     parser.add_argument("--eval_every", type=int, default=0)
+    parser.add_argument("--model_credit", choices=["none", "prefix_delta", "attention"], default=None)
     a, flags = parser.parse_known_args(argv)
     task = with_sequence_rewards(get_task(a.task))
+    if a.model_credit is not None:  # a reward-model folder's per-token credit (its name is kept)
+        task = dataclasses.replace(task, classifier=with_model_credit(task.classifier, a.model_credit))
     trainer_class, config_class = {
         "ppo": (PPOTrainer, PPOConfig),
         "reinforce": (ReinforceTrainer, ReinforceConfig),
@@ -236,21 +243,31 @@ def _rows(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def item_scores(task: str, rows: list[dict[str, Any]]) -> dict[str, list[float]]:
-    """The task's per-item metrics of saved evaluation rows (``samples_*.jsonl``)."""
-    context = None  # the saved rows carry every column the metrics read (dialogue's model excepted)
-    return {m.name: m.score(rows, context) for m in ITEM_METRICS[task]}
+SAVED_ITEMS = {"dialogue": {"reward_model": "eval/reward_model"}}
+"""Per-item metrics read from the runner's ``eval.json`` (they need the run's reward model)."""
 
 
-def load_run(task: str, folder: Path, base_rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """A run's curves and per-item metrics; ``base_rows``: the shared evaluation before training."""
+def item_scores(task: str, folder: Path, when: str) -> dict[str, list[float]]:
+    """The task's per-item metrics of one saved evaluation (``when``: ``before`` or ``after``):
+    recomputed from its rows (``samples_<when>.jsonl``), or read from ``eval.json``."""
+    if task in SAVED_ITEMS:
+        items = json.loads((folder / "eval.json").read_text())["items"][when]
+        return {name: items[key] for name, key in SAVED_ITEMS[task].items()}
+    context = None  # the saved rows carry every column the metrics read
+    return {m.name: m.score(_rows(folder / f"samples_{when}.jsonl"), context) for m in ITEM_METRICS[task]}
+
+
+def load_run(task: str, folder: Path, base_folder: Path) -> dict[str, Any]:
+    """A run's curves and per-item metrics; ``base_folder``: the run holding the shared evaluation
+    before training."""
     evaluation = json.loads((folder / "eval.json").read_text())
     after_rows = _rows(folder / "samples_after.jsonl")
+    base_rows = _rows(base_folder / "samples_before.jsonl")
     if [r["index"] for r in after_rows] != [r["index"] for r in base_rows]:
         raise ValueError(
             f"{folder}: its held-out items are not the base evaluation's; rerun with --overwrite."
         )
-    before, after = item_scores(task, base_rows), item_scores(task, after_rows)
+    before, after = item_scores(task, base_folder, "before"), item_scores(task, folder, "after")
     batch = evaluation["samples"] // max(1, len(_rows(folder / "metrics.jsonl")))
     steps = len(_rows(folder / "metrics.jsonl"))
     curve = [{"samples": 0, **{k: float(np.mean(v)) for k, v in before.items()}}]
@@ -440,6 +457,7 @@ def benchmark(
     output_dir: str = "outputs/dense_vs_sparse",
     overwrite: bool = False,
     only: Sequence[str] | None = None,
+    reward_model: str | None = None,
 ) -> dict[str, Any]:
     """Every variant x seed, then :func:`analyse`; writes results.json, table.md and the plot."""
     sys.path.insert(0, str(HERE))
@@ -450,7 +468,9 @@ def benchmark(
     eval_every = max(1, steps // 4) if eval_every is None else eval_every
     out = Path(output_dir) / task
     out.mkdir(parents=True, exist_ok=True)
-    chosen = {k: v for k, v in variants(task).items() if only is None or k in only or k == "terminal"}
+    chosen = {
+        k: v for k, v in variants(task, reward_model).items() if only is None or k in only or k == "terminal"
+    }
     runs: dict[str, dict[int, dict[str, Any]]] = {v: {} for v in chosen}
     base_folder = None
     for seed in seeds:
@@ -465,7 +485,9 @@ def benchmark(
                 base_folder = folder
             runs[variant][seed] = folder
     base_rows = _rows(base_folder / "samples_before.jsonl")
-    loaded = {v: {s: load_run(task, f, base_rows) for s, f in by_seed.items()} for v, by_seed in runs.items()}
+    loaded = {
+        v: {s: load_run(task, f, base_folder) for s, f in by_seed.items()} for v, by_seed in runs.items()
+    }
     metric = ITEM_METRICS[task][0].name
     analysis = analyse(task, loaded, metric)
     temperature = args.eval_temperature if args.eval_temperature is not None else config.temperature
@@ -498,20 +520,32 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any] | None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--task", required=True, choices=[t for t in ITEM_METRICS if t != "dialogue"])
+    parser.add_argument("--task", required=True, choices=list(ITEM_METRICS))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--steps", type=int, default=None, help="Training steps (the recipe's max_steps).")
     parser.add_argument("--trainer", choices=["ppo", "reinforce"], default="ppo")
     parser.add_argument("--eval_every", type=int, default=None, help="Held-out checkpoints (steps // 4).")
     parser.add_argument("--variants", nargs="+", default=None, help="Only these besides terminal.")
     parser.add_argument("--model", default=None, help="Policy (the recipe's model_name_or_path otherwise).")
+    parser.add_argument(
+        "--reward_model", default=None, help="Reward-model folder in place of the task's default (dialogue)."
+    )
     parser.add_argument("--output_dir", default="outputs/dense_vs_sparse")
     parser.add_argument("--overwrite", action="store_true", help="Rerun finished runs.")
     a = parser.parse_args(argv)
     if a.model:
         flags = ["--model_name_or_path", a.model, *flags]
     record = benchmark(
-        a.task, a.seeds, a.steps, a.trainer, a.eval_every, flags, a.output_dir, a.overwrite, a.variants
+        a.task,
+        a.seeds,
+        a.steps,
+        a.trainer,
+        a.eval_every,
+        flags,
+        a.output_dir,
+        a.overwrite,
+        a.variants,
+        a.reward_model,
     )
     print(record["table"])
     return record

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 from conftest import PRINTABLE, char_tokenizer, tiny_llama
 from test_benchmarks import SENTIMENT_WORDS, load_benchmark
 
@@ -152,3 +153,58 @@ def test_smoke_two_variants_two_seeds(tiny_sentiment_policy, tmp_path, capsys):
     # A second call reuses the finished runs.
     dvs.main(argv)
     assert "done:" not in capsys.readouterr().err
+
+
+def test_dialogue_variants_keep_the_reward_model_and_choose_its_credit():
+    variants = dvs.variants("dialogue", reward_model="my_rm")
+    assert variants["terminal"] == [
+        "--reward", "my_rm", "--reward", "repetition@sequence", "--reward", "length@sequence",
+        "--densify", "terminal", "--model_credit", "none",
+    ]  # fmt: skip
+    assert variants["instant"][-2:] == ["--model_credit", "prefix_delta"]
+    assert variants["attention"][-2:] == ["--model_credit", "attention"]
+    assert "--model_credit" not in dvs.variants("sentiment")["instant"]  # no reward model, no flag
+
+
+def test_model_credit_sets_the_reward_models_per_token_credit(tiny_reward_model):
+    from rlreward.tasks import get_task
+
+    factory = get_task("dialogue").classifier
+    tokenizer = char_tokenizer(PRINTABLE)
+    prompts, texts = [[{"role": "user", "content": "hi"}]], ["hello there"]
+    ids = [tokenizer(texts[0], add_special_tokens=False)["input_ids"]]
+    outputs = {}
+    for credit in ("none", "prefix_delta", "attention"):
+        reward = dvs.with_model_credit(factory, credit)(str(tiny_reward_model), tokenizer, 0)
+        assert reward.name == "reward_model"  # the dialogue metrics find it by name
+        outputs[credit] = reward.score(prompts, texts, ids)
+    assert outputs["none"].tokens is None
+    for credit in ("prefix_delta", "attention"):  # the same sequence score, spread differently
+        tokens = outputs[credit].tokens[0][: len(ids[0])]
+        assert float(tokens.sum()) == pytest.approx(float(outputs["none"].sequence[0]), abs=1e-4)
+    assert not torch.allclose(outputs["prefix_delta"].tokens, outputs["attention"].tokens)
+
+
+def test_smoke_dialogue_with_a_reward_model_folder(tiny_chat_model, tiny_reward_model, tmp_path):
+    flags = ["--batch_size", "4", "--mini_batch_size", "4", "--micro_batch_size", "4"]
+    flags += ["--max_new_tokens", "6", "--eval_size", "4", "--model_name_or_path", str(tiny_chat_model)]
+    flags += ["--max_prompt_length", "4000"]  # one token per character: long prompts
+    argv = ["--task", "dialogue", "--seeds", "0", "--steps", "2", "--eval_every", "1"]
+    argv += ["--reward_model", str(tiny_reward_model), "--output_dir", str(tmp_path), "--", *flags]
+    record = dvs.main(argv)
+    runs = record["runs"]
+    assert set(runs) == {"terminal", "instant", "attention"}
+    for by_seed in runs.values():
+        run = by_seed[0]
+        assert [p["samples"] for p in run["heldout_curve"]] == [0, 4, 8]
+        assert len(run["after"]["reward_model"]) == 4  # read from the run's eval.json
+    # every variant scores the first batch alike (same seed, same samples): only the credit differs
+    first = [runs[v][0]["train_curve"][0]["reward"] for v in runs]
+    assert first == pytest.approx([first[0]] * 3, abs=1e-5)
+    assert "| attention |" in (tmp_path / "dialogue" / "table.md").read_text()
+    logged = json.loads(
+        (tmp_path / "dialogue" / "terminal_seed0" / "metrics.jsonl").read_text().splitlines()[0]
+    )
+    assert {"rewards/reward_model", "rewards/repetition@sequence", "rewards/length_penalty@sequence"} <= set(
+        logged
+    )
