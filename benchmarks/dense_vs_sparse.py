@@ -257,17 +257,18 @@ def item_scores(task: str, folder: Path, when: str) -> dict[str, list[float]]:
     return {m.name: m.score(_rows(folder / f"samples_{when}.jsonl"), context) for m in ITEM_METRICS[task]}
 
 
-def load_run(task: str, folder: Path, base_folder: Path) -> dict[str, Any]:
-    """A run's curves and per-item metrics; ``base_folder``: the run holding the shared evaluation
-    before training."""
+def load_run(
+    task: str, folder: Path, base_rows: list[dict[str, Any]], before: dict[str, list[float]]
+) -> dict[str, Any]:
+    """A run's curves and per-item metrics; ``base_rows`` and ``before``: the shared evaluation before
+    training (its rows and per-item metrics, computed once)."""
     evaluation = json.loads((folder / "eval.json").read_text())
     after_rows = _rows(folder / "samples_after.jsonl")
-    base_rows = _rows(base_folder / "samples_before.jsonl")
     if [r["index"] for r in after_rows] != [r["index"] for r in base_rows]:
         raise ValueError(
             f"{folder}: its held-out items are not the base evaluation's; rerun with --overwrite."
         )
-    before, after = item_scores(task, base_folder, "before"), item_scores(task, folder, "after")
+    after = item_scores(task, folder, "after")
     batch = evaluation["samples"] // max(1, len(_rows(folder / "metrics.jsonl")))
     steps = len(_rows(folder / "metrics.jsonl"))
     curve = [{"samples": 0, **{k: float(np.mean(v)) for k, v in before.items()}}]
@@ -485,8 +486,10 @@ def benchmark(
                 base_folder = folder
             runs[variant][seed] = folder
     base_rows = _rows(base_folder / "samples_before.jsonl")
+    before = item_scores(task, base_folder, "before")  # once: codegen's reruns the tests
     loaded = {
-        v: {s: load_run(task, f, base_folder) for s, f in by_seed.items()} for v, by_seed in runs.items()
+        v: {s: load_run(task, f, base_rows, before) for s, f in by_seed.items()}
+        for v, by_seed in runs.items()
     }
     metric = ITEM_METRICS[task][0].name
     analysis = analyse(task, loaded, metric)

@@ -241,11 +241,16 @@ def add_synthetic(solutions: datasets.DatasetDict, count: int, seed: int) -> dat
     return datasets.DatasetDict({**solutions, "train": datasets.Dataset.from_list(train)})
 
 
+def as_size(size: float) -> int | float:
+    """A ``--eval_size`` / ``--validation_size`` value as ``train_eval_split`` takes it: a count or a fraction."""
+    return int(size) if size >= 1 else size
+
+
 def split_validation(solutions: datasets.DatasetDict, size: float, seed: int) -> datasets.DatasetDict:
     """``validation`` taken from ``train`` (by problem when the solutions name one); ``eval`` untouched."""
     if not size:
         return solutions
-    size = int(size) if size >= 1 else size
+    size = as_size(size)
     train = solutions["train"]
     if "problem" in train.column_names:
         split = split_by_problem(list(train), size, seed)
@@ -262,7 +267,7 @@ def split_validation(solutions: datasets.DatasetDict, size: float, seed: int) ->
 
 def load_solutions(args: PRMArguments, seed: int, out: Path) -> tuple[datasets.DatasetDict, str]:
     """``train`` / ``eval`` solutions (``prompt``, ``completions``, ``labels``) and where they came from."""
-    eval_size = int(args.eval_size) if args.eval_size >= 1 else args.eval_size
+    eval_size = as_size(args.eval_size)
     if args.dataset is None:
         solutions = sample_solutions(args, seed)
         out.mkdir(parents=True, exist_ok=True)

@@ -83,18 +83,21 @@ def write_solutions(path: Path, copies: int = 8) -> Path:
     return path
 
 
+def tiny_training(base: Path, data: Path, out: Path) -> list[str]:
+    """``train_prm.py`` flags for the tiny BERT on ``data``: full fine-tuning, 12 held-out solutions."""
+    return [
+        "--model_name_or_path", str(base), "--use_peft", "false", "--dataset", str(data), "--eval_size", "12",
+        "--per_device_train_batch_size", "8", "--learning_rate", "3e-3", "--output_dir", str(out),
+        "--disable_tqdm", "true",
+    ]  # fmt: skip
+
+
 def test_train_prm_learns_step_labels_and_reports_auroc(tmp_path):
     recipe = load_recipe()
     base = tiny_prm(tmp_path / "base")
     data = write_solutions(tmp_path / "steps.jsonl")
     out = tmp_path / "prm"
-    report = recipe.main(
-        [
-            "--model_name_or_path", str(base), "--use_peft", "false", "--dataset", str(data), "--eval_size", "12",
-            "--max_steps", "60", "--per_device_train_batch_size", "8", "--warmup_steps", "0",
-            "--learning_rate", "3e-3", "--output_dir", str(out), "--disable_tqdm", "true",
-        ]
-    )  # fmt: skip
+    report = recipe.main([*tiny_training(base, data, out), "--max_steps", "60", "--warmup_steps", "0"])
     assert json.loads((out / "eval.json").read_text()) == report
     assert report["train_solutions"] == 60 and report["eval_solutions"] == 12
     assert report["train_steps"] == 120  # two steps per solution
@@ -277,12 +280,8 @@ def test_validation_chooses_the_epoch_and_its_weights_are_the_ones_saved(tmp_pat
     data = write_solutions(tmp_path / "steps.jsonl")
     out = tmp_path / "prm"
     report = recipe.main(
-        [
-            "--model_name_or_path", str(base), "--use_peft", "false", "--dataset", str(data), "--eval_size", "12",
-            "--validation_size", "12", "--num_train_epochs", "3", "--per_device_train_batch_size", "8",
-            "--learning_rate", "3e-3", "--output_dir", str(out), "--disable_tqdm", "true",
-        ]
-    )  # fmt: skip
+        [*tiny_training(base, data, out), "--validation_size", "12", "--num_train_epochs", "3"]
+    )
     assert report["train_solutions"] == 48 and report["validation_solutions"] == 12
     history = report["validation"]
     assert [h["epoch"] for h in history] == [1, 2, 3]
