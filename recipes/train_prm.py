@@ -167,6 +167,11 @@ def sample_solutions(args: PRMArguments, seed: int) -> list[dict[str, Any]]:
     config.batch_size = config.mini_batch_size = config.micro_batch_size = 64  # generation only
     trainer = PPOTrainer(model, rewards, problems, config, tokenizer=tokenizer, reward_weights=weights)
     repeated = concatenate_datasets([problems] * args.samples)
+    print(
+        f"labelling {len(repeated)} policy samples ({len(problems)} problems x {args.samples} at temperature "
+        f"{args.temperature}) with the checker...",
+        flush=True,
+    )
     rows = trainer.evaluate(repeated, temperature=args.temperature, seed=seed).rows
     solutions = []
     for row in rows:
