@@ -37,6 +37,7 @@ Launch:
 
     python recipes/train_prm.py                                     # arithmetic samples -> outputs/prm_arithmetic
     python recipes/train_prm.py --dataset outputs/prm_arithmetic/steps.jsonl --output_dir outputs/prm_2
+    python recipes/train_prm.py --num_problems 384 --synthetic 1000 --num_train_epochs 6 --validation_size 0.2  # ~1 h: AUROC 0.959
     python recipes/ppo_arithmetic.py --reward outcome prm --reward_weights 1 0.5   # RL with it
 
 Writes ``<output_dir>/``: the classifier and tokenizer, ``steps.jsonl`` (generated data) and
