@@ -38,6 +38,7 @@ import time
 
 METHODS = ("rlreward_reinforce", "rlreward_ppo", "rlreward_ppo_2epochs", "trl_rloo")
 PHASES = ("generate", "logprob", "reward", "update")
+DEFAULT_MALLOC = " [glibc default]"  # the same method with retain_freed_memory=False (--malloc both)
 
 
 def peak_memory_mb() -> float:
@@ -108,6 +109,7 @@ def run_rlreward(method: str, args) -> tuple[list[dict], dict]:
         sample_steps=0,
         progress_bar=False,
         seed=args.seed,
+        retain_freed_memory=args.malloc == "tuned",
     )
     reward = SentimentLexiconReward(tokenizer=tok)
     if method == "rlreward_reinforce":
@@ -249,6 +251,8 @@ def run_trl(args) -> tuple[list[dict], dict]:
 
 
 def child(args) -> None:
+    import resource
+
     import torch
 
     if args.threads:
@@ -259,6 +263,7 @@ def child(args) -> None:
     med = {k: statistics.median(r[k] for r in timed) for k in timed[0]}
     med["tokens_per_s"] = statistics.median(r["tokens"] / r["step_s"] for r in timed)
     med["peak_memory_mb"] = peak_memory_mb()
+    med["system_s"] = resource.getrusage(resource.RUSAGE_SELF).ru_stime  # the whole process, set-up included
     print("RESULT " + json.dumps({"method": args.method, **med, **shape}))
 
 
@@ -341,6 +346,13 @@ def main() -> None:
     parser.add_argument(
         "--micro_batch_size", type=int, default=8, help="rows per forward/backward (rlreward)"
     )
+    parser.add_argument(
+        "--malloc",
+        default="tuned",
+        choices=("tuned", "default", "both"),
+        help="rlreward's trainers with retain_freed_memory (tuned, their default), with glibc's defaults, or "
+        "both, side by side with their ratios (TRL runs with glibc's defaults)",
+    )
     parser.add_argument("--json", help="also write the results, ceilings and floors to this file")
     parser.add_argument("--method", help=argparse.SUPPRESS)  # child mode
     args = parser.parse_args()
@@ -352,19 +364,29 @@ def main() -> None:
     flags += ["--batch_size", str(args.batch_size), "--max_new_tokens", str(args.max_new_tokens)]
     flags += ["--micro_batch_size", str(args.micro_batch_size)]
     env = {**os.environ, "TOKENIZERS_PARALLELISM": "false"}
+    runs = []  # (name in the tables, method, malloc)
     for method in args.methods:
-        cmd = [sys.executable, __file__, "--method", method, *flags]
+        if method == "trl_rloo":
+            runs.append((method, method, "default"))
+        else:
+            modes = ("tuned", "default") if args.malloc == "both" else (args.malloc,)
+            runs += [
+                (method + (DEFAULT_MALLOC if m == "default" and len(modes) > 1 else ""), method, m)
+                for m in modes
+            ]
+    for name, method, malloc in runs:
+        cmd = [sys.executable, __file__, "--method", method, "--malloc", malloc, *flags]
         out = subprocess.run(cmd, capture_output=True, text=True, env=env)
         line = [x for x in out.stdout.splitlines() if x.startswith("RESULT ")]
         if not line:
-            print(f"{method} failed:\n{out.stderr[-3000:]}", file=sys.stderr)
+            print(f"{name} failed:\n{out.stderr[-3000:]}", file=sys.stderr)
             continue
-        results[method] = json.loads(line[0][7:])
-        print(f"done: {method}", file=sys.stderr)
+        results[name] = json.loads(line[0][7:])
+        print(f"done: {name}", file=sys.stderr)
     if not results:
         sys.exit("every method failed")
     report(results, args)
-    failed = sorted(set(args.methods) - set(results))
+    failed = sorted({name for name, _, _ in runs} - set(results))
     if failed:
         sys.exit(f"failed: {', '.join(failed)}")
 
@@ -419,6 +441,21 @@ def report(results: dict[str, dict], args) -> None:
         print(
             f"| {method} | **step** | {r['step_s']:.3f} | {step_floor:.3f} | {ratio(r['step_s'], step_floor)} |"
         )
+    pairs = [(m, m + DEFAULT_MALLOC) for m in results if m + DEFAULT_MALLOC in results]
+    if pairs:
+        print("\nretain_freed_memory against glibc's defaults, same method (ratio tuned / default):\n")
+        print("| method | step | generate | log-prob/value | update | system s (process) | peak memory |")
+        print("|---|---|---|---|---|---|---|")
+        for tuned, default in pairs:
+            a, b = results[tuned], results[default]
+            cells = [
+                a[k] / b[k] if b[k] else float("nan")
+                for k in ("step_s", "generate_s", "logprob_s", "update_s")
+            ]
+            print(
+                f"| {tuned} | " + " | ".join(f"{c:.3f}" for c in cells) + f" | {a['system_s']:.1f} / "
+                f"{b['system_s']:.1f} | {a['peak_memory_mb']:.0f} / {b['peak_memory_mb']:.0f} MB |"
+            )
     if args.json:
         with open(args.json, "w") as f:
             json.dump(

@@ -1,6 +1,11 @@
 """The trainer's parts on their own: the update batch record, the run logger, the data order."""
 
+import ctypes
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -71,3 +76,53 @@ def test_a_prompt_ending_with_an_assistant_turn_is_continued_not_answered():
     )
     assert answered == "<user>hi\n<assistant>"
     assert prefilled == "<user>hi\n<assistant>Topic:"  # the policy writes on from "Topic:"
+
+
+MALLOC_PROBE = """
+import ctypes, sys
+from rlreward.trainers.setup import retain_freed_memory
+libc = ctypes.CDLL("libc.so.6")
+class Info(ctypes.Structure):
+    _fields_ = [(n, ctypes.c_size_t) for n in "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost".split()]
+libc.mallinfo2.restype = Info
+libc.malloc.restype, libc.malloc.argtypes = ctypes.c_void_p, [ctypes.c_size_t]
+applied = retain_freed_memory() if sys.argv[1] == "retain" else False
+before = libc.mallinfo2().hblks
+block = libc.malloc(64 * 2**20)
+print(applied, libc.mallinfo2().hblks - before)
+"""
+
+
+def _glibc_with_mallinfo2() -> bool:
+    try:
+        return sys.platform.startswith("linux") and hasattr(ctypes.CDLL("libc.so.6"), "mallinfo2")
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not _glibc_with_mallinfo2(), reason="needs glibc >= 2.33 (mallopt, mallinfo2)")
+@pytest.mark.parametrize("mode,expected", [("retain", "True 0"), ("default", "False 1")])
+def test_retain_freed_memory_serves_large_tensors_from_the_heap(mode, expected):
+    """glibc mmaps a 64 MiB block of its own by default; after retain_freed_memory() it comes from the heap."""
+    result = subprocess.run([sys.executable, "-c", MALLOC_PROBE, mode], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == expected.split()
+
+
+def test_retain_freed_memory_leaves_training_bit_identical(tmp_path):
+    """Where memory comes from must not change a single float of what training computes."""
+    script = Path(__file__).parent / "scripts" / "train_tiny.py"
+    for name, flags in (("retained", []), ("glibc", ["--glibc-malloc"])):
+        result = subprocess.run(
+            [sys.executable, str(script), str(tmp_path / name), "ppo", *flags],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "OMP_NUM_THREADS": "1"},
+            timeout=600,
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
+    saved = torch.load(tmp_path / "retained" / "params_rank0.pt")
+    retained, glibc = saved["final"], torch.load(tmp_path / "glibc" / "params_rank0.pt")["final"]
+    assert any(not torch.equal(retained[name], p) for name, p in saved["initial"].items())  # it trained
+    for name, param in retained.items():
+        assert torch.equal(param, glibc[name]), name

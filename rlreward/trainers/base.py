@@ -65,6 +65,7 @@ from rlreward.trainers.setup import (
     lora_config,
     param_groups,
     prepare_dataset,
+    retain_freed_memory,
     tokenize_prompt,
     wrap_policy,
 )
@@ -100,6 +101,8 @@ class RLTrainer:
         self.config = config
         self.eval_temperature = eval_temperature  # of the evaluations every config.eval_steps
         self.callbacks = list(callbacks)
+        if config.retain_freed_memory:
+            retain_freed_memory()
         self.should_stop = False  # a callback sets it to end training after the current step
         self.accelerator = Accelerator(
             # Without CUDA, processes started by `accelerate launch --multi_gpu` / torchrun join a gloo group.

@@ -1,7 +1,7 @@
 """Train a tiny policy for a few steps; used by tests/test_distributed.py under `accelerate launch`.
 
-Usage: python tests/scripts/train_tiny.py OUTPUT_DIR [ppo|reinforce]
-Writes OUTPUT_DIR/params_rank<r>.pt (the trainable parameters after training) on every rank.
+Usage: python tests/scripts/train_tiny.py OUTPUT_DIR [ppo|reinforce] [--glibc-malloc]
+(``--glibc-malloc``: ``retain_freed_memory=False``). Writes OUTPUT_DIR/params_rank<r>.pt (the trainable parameters after training) on every rank.
 """
 
 import sys
@@ -30,6 +30,7 @@ def main():
         micro_batch_size=4,
         learning_rate=1e-3,
         use_peft=False,
+        retain_freed_memory="--glibc-malloc" not in sys.argv,
     )
     ds = Dataset.from_dict({"prompt": ["hello", "abc", "the cat", "zz top"] * 2})
     trainer = trainer_cls(
