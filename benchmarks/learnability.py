@@ -222,6 +222,8 @@ def probe(
 
     model, tokenizer = load_causal_lm(args.model_name_or_path, dtype=resolve_dtype(args.dtype))
     rewards, weights, _ = build_reward(args, tokenizer, task)
+    # What the prompts really were: the flag wraps them only when the tokenizer has a template.
+    record["settings"]["use_chat_template"] = bool(config.use_chat_template and tokenizer.chat_template)
     config.batch_size = config.mini_batch_size = config.micro_batch_size = eval_batch_size  # generation only
     first_rows = data["train"].select(range(min(len(data["train"]), eval_batch_size)))  # nothing is trained
     trainer = PPOTrainer(model, rewards, first_rows, config, tokenizer=tokenizer, reward_weights=weights)

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from datasets import DatasetDict
+
 from rlreward.data import load_translation
 from rlreward.data.translation import DEFAULT_INSTRUCTION, LANGUAGE_NAMES
 from rlreward.rewards.metrics import BLEUReward, ChrFReward, corpus_bleu, corpus_chrf, sentence_chrf
@@ -29,14 +31,56 @@ class TranslationArguments:
             "name for the instruction (de and fr are spelled out)."
         },
     )
+    fewshot: int = field(
+        default=0,
+        metadata={
+            "help": "Prompt as a plain continuation for base models without a chat template: the first N "
+            "training pairs as 'English: ...' / '<Language>: ...' lines (they leave the training set), then "
+            "'English: <text>' and '<Language>:'. Needs stop_strings ['\\n'] and use_chat_template false."
+        },
+    )
 
 
 def load_data(args: Any, options: TranslationArguments) -> Any:
-    if not args.dataset:
-        return load_translation(options.language, eval_size=args.eval_size, seed=0)
-    data = own_dataset(args, f"translation: {args.dataset}", reference=("reference", "reference"))
     language = LANGUAGE_NAMES.get(options.language, options.language)
-    return data.map(lambda row: {"prompt": DEFAULT_INSTRUCTION.format(language=language, text=row["prompt"])})
+    if not args.dataset:
+        data = load_translation(options.language, eval_size=args.eval_size, seed=0)
+    else:
+        data = own_dataset(args, f"translation: {args.dataset}", reference=("reference", "reference"))
+        data = data.map(
+            lambda row: {
+                "source": row["prompt"],
+                "prompt": DEFAULT_INSTRUCTION.format(language=language, text=row["prompt"]),
+            }
+        )
+    return fewshot_prompts(data, options.fewshot, language) if options.fewshot else data
+
+
+def fewshot_prompts(data: Any, n: int, language: str) -> DatasetDict:
+    """Plain-continuation prompts: ``n`` training pairs as examples, then the source and ``<language>:``.
+
+    The examples are the first ``n`` training pairs, the same for every prompt, and are dropped from
+    the training split (the held-out split never sees them as items)."""
+    if n >= len(data["train"]):
+        raise ValueError(f"--fewshot {n}: the training split has only {len(data['train'])} pairs; lower it.")
+    shots = data["train"].select(range(n))
+    prefix = "".join(f"English: {row['source']}\n{language}: {row['reference']}\n\n" for row in shots)
+    prompt = lambda row: {"prompt": f"{prefix}English: {row['source']}\n{language}:"}  # noqa: E731
+    return DatasetDict(
+        train=data["train"].select(range(n, len(data["train"]))).map(prompt), eval=data["eval"].map(prompt)
+    )
+
+
+def check(args: Any, options: TranslationArguments, config: Any) -> None:
+    """A few-shot prompt needs completions that end at the line break, outside any chat template."""
+    if options.fewshot < 0:
+        raise ValueError(f"--fewshot must be 0 or more, got {options.fewshot}.")
+    if options.fewshot and "\n" not in (config.stop_strings or []):
+        raise ValueError(
+            "--fewshot writes one line per translation: add --stop_strings '\\n' (YAML: stop_strings: [\"\\n\"])."
+        )
+    if options.fewshot and config.use_chat_template:
+        raise ValueError("--fewshot is a plain continuation: add --use_chat_template false.")
 
 
 def reference_metrics(
@@ -72,4 +116,5 @@ TASK = Task(
     metrics=reference_metrics,
     reference=lambda row: row["reference"],  # SFT imitates the human translation
     options=TranslationArguments,
+    check=check,
 )

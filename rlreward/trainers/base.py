@@ -114,7 +114,7 @@ class RLTrainer:
         check_world_size(config, self.accelerator.num_processes)
         model, tokenizer = load_model(model, tokenizer)
         self.tokenizer = tokenizer
-        self.eos_token_ids = eos_token_ids(model, tokenizer)
+        self.eos_token_ids = eos_token_ids(model, tokenizer, config.stop_strings or ())
         self.pad_token_id = (
             tokenizer.pad_token_id if tokenizer.pad_token_id is not None else self.eos_token_ids[0]
         )

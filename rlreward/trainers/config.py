@@ -42,6 +42,11 @@ class RLConfig:
     top_k: int = _help("Top-k filter when sampling; 0 disables it.", 0)
     top_p: float = _help("Nucleus filter when sampling; 1.0 disables it.", 1.0)
     use_chat_template: bool = _help("Wrap prompts in the tokenizer's chat template when it has one.", True)
+    stop_strings: list[str] | None = _help(
+        "Text that also ends a completion: it stops at the first token whose text contains one of these "
+        "(e.g. a newline for one-line answers from a base model; \\n and \\t are read as newline and tab).",
+        None,
+    )
     # --- reward ---
     densify: str = _help(
         "How sequence scores become per-token rewards when the reward gives none: "
@@ -156,6 +161,12 @@ class RLConfig:
             bad(f"report_to={self.report_to!r}: choose none, tensorboard or wandb.")
         if isinstance(self.lora_target_modules, str):
             self.lora_target_modules = [self.lora_target_modules]
+        if isinstance(self.stop_strings, str):
+            self.stop_strings = [self.stop_strings]
+        if self.stop_strings is not None:
+            self.stop_strings = [x.replace("\\n", "\n").replace("\\t", "\t") for x in self.stop_strings]
+            if not all(self.stop_strings):
+                bad("stop_strings has an empty string, which every token contains; remove it.")
         self._check_advantages()
 
     def _check_advantages(self) -> None:

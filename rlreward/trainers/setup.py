@@ -118,14 +118,25 @@ def load_model(
     return model, tokenizer
 
 
-def eos_token_ids(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -> list[int]:
-    """The ids that end a completion: the generation config's, else the tokenizer's EOS."""
+def eos_token_ids(
+    model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, stop_strings: Sequence[str] = ()
+) -> list[int]:
+    """The ids that end a completion: the generation config's, else the tokenizer's EOS, first; then
+    every vocabulary token whose text contains one of ``stop_strings`` (in id order)."""
     ids = model.generation_config.eos_token_id if model.generation_config is not None else None
     ids = ids if ids is not None else tokenizer.eos_token_id
     ids = ids if isinstance(ids, list) else [ids]
     ids = [i for i in ids if i is not None]
     if not ids:
         raise ValueError("The tokenizer has no eos_token; set tokenizer.eos_token so completions can stop.")
+    if stop_strings:
+        texts = tokenizer.batch_decode([[i] for i in range(len(tokenizer))], skip_special_tokens=True)
+        stops = [i for i, text in enumerate(texts) if i not in ids and any(s in text for s in stop_strings)]
+        if not stops:
+            raise ValueError(
+                f"stop_strings={list(stop_strings)!r}: no token of the tokenizer contains one; change them."
+            )
+        ids += stops
     return ids
 
 
