@@ -33,10 +33,10 @@ def retain_freed_memory() -> bool:
     own ``mmap`` and ``munmap``s it when freed, and trims the heap's top beyond 128 KiB. A training step
     allocates and frees the same activation-sized tensors every micro-batch, so the kernel maps and
     zero-fills those pages again each time: system time, not arithmetic. Here every allocation below
-    1 GiB comes from the heap, whose top is trimmed only beyond 2 GiB free, and which grows 256 MiB at a time; peak memory
-    is the step's high-water mark, as with PyTorch's own CUDA caching allocator. Process-wide; the
-    trainers call it unless ``retain_freed_memory=False``. Returns whether glibc accepted it (False
-    on other C libraries and systems, where nothing changes).
+    1 GiB comes from the heap, whose top is trimmed only beyond 2 GiB free and which grows 256 MiB at
+    a time; peak memory is the step's high-water mark, as with PyTorch's own CUDA caching allocator.
+    Process-wide; the trainers call it unless ``retain_freed_memory=False``. Returns whether glibc
+    accepted it (False on other C libraries and systems, where nothing changes).
     """
     if not sys.platform.startswith("linux"):
         return False

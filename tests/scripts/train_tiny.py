@@ -1,7 +1,8 @@
 """Train a tiny policy for a few steps; used by tests/test_distributed.py under `accelerate launch`.
 
 Usage: python tests/scripts/train_tiny.py OUTPUT_DIR [ppo|reinforce] [--glibc-malloc]
-(``--glibc-malloc``: ``retain_freed_memory=False``). Writes OUTPUT_DIR/params_rank<r>.pt (the trainable parameters after training) on every rank.
+(``--glibc-malloc``: ``retain_freed_memory=False``). Writes OUTPUT_DIR/params_rank<r>.pt (the
+trainable parameters after training) on every rank.
 """
 
 import sys
