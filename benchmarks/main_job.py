@@ -1,6 +1,6 @@
 """The main job, timed whole, with and without freed memory kept in the process (issue 13).
 
-Runs the README's command, ``accelerate launch recipes/ppo_sentiment.py``, once per variant, one
+Runs the README's command, ``accelerate launch -q recipes/ppo_sentiment.py``, once per variant, one
 after the other on the same machine (so the ratio is side by side), each into its own new folder:
 
 * ``tuned``: the default (``retain_freed_memory`` on: glibc keeps freed blocks in the heap);
@@ -36,7 +36,13 @@ HELD_OUT = ("eval/vader", "eval/kl", "eval/ref_perplexity")
 
 
 def run_variant(folder: Path, extra: list[str], flags: list[str]) -> dict:
-    command = [sys.executable, "-m", "accelerate.commands.launch", str(ROOT / "recipes" / "ppo_sentiment.py")]
+    command = [
+        sys.executable,
+        "-m",
+        "accelerate.commands.launch",
+        "-q",
+        str(ROOT / "recipes" / "ppo_sentiment.py"),
+    ]
     command += ["--output_dir", str(folder), *extra, *flags]
     print(" ".join(command), flush=True)
     log = folder.with_name(folder.name + ".log")

@@ -621,6 +621,16 @@ def test_cli_errors_are_one_line_without_traceback(tmp_path):
     assert done.returncode == 1 and "Traceback" in done.stderr
 
 
+def test_readme_launch_shows_a_bad_flag_without_the_launcher_traceback(tmp_path):
+    """`accelerate launch -q` (the README's command): the recipe's error line, no launcher traceback."""
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    launch = [sys.executable, "-m", "accelerate.commands.launch", "-q", str(RECIPES / "ppo_sentiment.py")]
+    done = subprocess.run([*launch, "--max_step", "3"], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert done.returncode != 0
+    assert "error: unknown flag --max_step. Did you mean '--max_steps'?" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
+
+
 def test_resume_without_a_checkpoint_does_not_erase_the_run(tmp_path):
     from rlreward.cli.runner import check_output_dir
 
