@@ -53,7 +53,7 @@ def run_variant(folder: Path, extra: list[str], flags: list[str]) -> dict:
         # under accelerate's launcher): CPU seconds and the largest resident set among them.
         _, status, usage = os.wait4(child.pid, 0)
         wall = time.perf_counter() - start
-    code = os.waitstatus_to_exitcode(status)
+    code = child.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
     if code != 0:
         tail = "\n".join(log.read_text().strip().splitlines()[-5:])
         raise SystemExit(f"error: {' '.join(command)} failed (exit {code}); the end of {log}:\n{tail}")
@@ -86,7 +86,7 @@ def main() -> None:
 
     print(f"\nmain job, {os.cpu_count()} CPUs visible, flags: {' '.join(flags) or '(none)'}")
     print(
-        f"| variant | wall min | recipe min | user s | system s | max RSS MiB | {' | '.join(HELD_OUT)} after |"
+        f"| variant | wall min | recipe min | user s | system s | max RSS MiB | {' | '.join(HELD_OUT)} (before -> after) |"
     )
     print("|---|---|---|---|---|---|" + "---|" * len(HELD_OUT))
     for name, r in rows.items():
