@@ -64,7 +64,9 @@ def test_probe_on_a_tiny_model(tiny_chat_model, tmp_path):
     chrF): shapes, best-of-1 equals the mean, best-of-j grows with j, best-of-k is the mean of the
     items' maxima, and the greedy per-item mean is not the corpus chrF (a different statistic)."""
     flags = ["--language", "fr", "--max_new_tokens", "8", "--max_prompt_length", "4000"]
-    flags += ["--model_name_or_path", str(tiny_chat_model)]
+    # The YAML's 3-shot plain prompt ends in "French:", after which the random policy's greedy token is
+    # the line break (its stop string) on every item; the chat prompt keeps the greedy texts apart.
+    flags += ["--model_name_or_path", str(tiny_chat_model), "--fewshot", "0", "--use_chat_template", "true"]
     record = learn.main(
         ["--task", "translation", "--k", "4", "--temperatures", "1.0", "--limit", "3"]
         + ["--output_dir", str(tmp_path), "--eval_batch_size", "4", "--plot", str(tmp_path / "plot.png")]
