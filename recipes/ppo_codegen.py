@@ -25,7 +25,9 @@ machine, so 16 steps take ~17 min, plus ~6 min for two greedy evaluations of 100
 ``--completion_mode true --use_chat_template false`` runs HumanEval's own format instead: the prompt
 is the plain-text signature and docstring and the policy writes the body (48 tokens are plenty).
 That suits a base model; SmolLM2-135M-Instruct closes a fence and explains instead (0/24 held-out
-tasks greedy, 0/96 samples at T = 0.7), so the default stays in chat mode. With
+tasks greedy, 0/96 samples at T = 0.7), and the embedded base model ``gemma3-270m`` passes less often
+than SmolLM2 in chat mode (held-out pass@1 0.060 against 0.090; docs/recipes.md), so the default stays
+SmolLM2 in chat mode. With
 ``--humaneval_eval true`` each evaluation also generates up to 256 tokens for each of 164 prompts
 of ~150-400 tokens (up to ~15 min on 2 cores; ``--humaneval_limit`` bounds it).
 
